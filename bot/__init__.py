@@ -1,0 +1,1 @@
+"""farmhand: the bot (config, state, engine, platform adapters, CLI)."""

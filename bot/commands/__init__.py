@@ -1,0 +1,1 @@
+"""One module per `farmhand` command, each with `main(args) -> int`."""

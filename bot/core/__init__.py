@@ -1,0 +1,1 @@
+"""Platform-neutral core: events, decisions, the engine."""
