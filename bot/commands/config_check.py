@@ -19,5 +19,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {cfg.source}: configure at least one of discourse, discord", file=sys.stderr)
         return 2
     http = f", http on {cfg.http.host}:{cfg.http.port}" if cfg.http else ""
-    print(f"ok: {cfg.source}: mode {cfg.mode}, platforms {', '.join(platforms)}, state {cfg.state_path}{http}")
+    print(
+        f"ok: {cfg.source}: mode {cfg.mode}, platforms {', '.join(platforms)}, state {cfg.state_path}{http}"
+    )
     return 0

@@ -81,4 +81,6 @@ def test_webhook_secret_comes_from_environment():
 
 def test_yaml_error_names_the_line():
     with pytest.raises(ConfigError, match=r"^farmhand.yaml:3: invalid YAML"):
-        parse_config("state_path: s\nmode: live\ndiscourse: {url: :\n  bad: [\n", source="farmhand.yaml", env=ENV)
+        parse_config(
+            "state_path: s\nmode: live\ndiscourse: {url: :\n  bad: [\n", source="farmhand.yaml", env=ENV
+        )
