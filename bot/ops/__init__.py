@@ -1,0 +1,1 @@
+"""Operations: health, metrics, reports for the people who run farmhand."""
