@@ -1,0 +1,324 @@
+"""The bot's durable state in SQLite: cursors, claims (what was answered where), audit log, opt-outs.
+
+Crash safety rests on two rules the adapters follow:
+
+1. `claim()` is an INSERT that commits before it returns, and it is called before
+   anything is sent. A second caller (another task, or the same bot after a restart)
+   gets False and must not post blindly.
+2. A claim still in state "claimed" after a restart means "maybe posted, not recorded":
+   the adapter looks at the conversation for its own reply before posting again, and
+   calls `mark_posted()` instead if it finds one.
+
+The audit log stores decisions (action, entry, score, reason) and never raw text.
+Every write is its own transaction with `synchronous=FULL`, so a kill -9 loses at most
+the write in flight, never a committed one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+# Migrations by target version; each runs once, in order, inside one transaction.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE cursors (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE claims (
+            platform TEXT NOT NULL,
+            key TEXT NOT NULL,
+            where_ TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('claimed', 'posted')),
+            reply_id TEXT,
+            claimed_at REAL NOT NULL,
+            posted_at REAL,
+            PRIMARY KEY (platform, key)
+        )""",
+        """CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            platform TEXT NOT NULL,
+            where_ TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            entry TEXT,
+            score REAL,
+            reason TEXT NOT NULL,
+            verdict TEXT,
+            mode TEXT NOT NULL,
+            url TEXT,
+            posted INTEGER NOT NULL
+        )""",
+        "CREATE INDEX decisions_at ON decisions (at)",
+        "CREATE INDEX decisions_author ON decisions (author_id)",
+        """CREATE TABLE opt_outs (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (platform, user_id)
+        )""",
+    ),
+}
+
+
+class StateError(RuntimeError):
+    """The state file cannot be used (newer schema, not a database). One line."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One audit-log row: what the bot decided about one item, and why."""
+
+    at: datetime
+    platform: str
+    where: str
+    item_id: str
+    author_id: str
+    kind: str
+    action: str
+    entry: str | None
+    score: float | None
+    reason: str
+    verdict: str | None
+    mode: str
+    url: str | None
+    posted: bool
+
+
+class Store:
+    """SQLite-backed state; safe to share between the event loop and worker threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, every write is explicit.
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: cannot use the state file: {exc}") from None
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{self.path}: state schema version {version} is newer than this farmhand "
+                    f"({SCHEMA_VERSION}); upgrade farmhand"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for stmt in _MIGRATIONS[target]:
+                        self._db.execute(stmt)
+                    self._db.execute(f"PRAGMA user_version = {int(target)}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version stored in the file (`PRAGMA user_version`)."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            self._db.close()  # closing twice is a no-op in sqlite3
+
+    def _write(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        with self._lock:
+            cur = self._db.execute(sql, params)  # autocommit: durable when this returns
+            return cur.rowcount
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def claim(self, platform: str, key: str, *, where: str = "") -> bool:
+        """Claim an item before answering it; True only for the first caller, ever."""
+        return (
+            self._write(
+                "INSERT OR IGNORE INTO claims (platform, key, where_, state, claimed_at) "
+                "VALUES (?, ?, ?, 'claimed', ?)",
+                (platform, key, where, time.time()),
+            )
+            == 1
+        )
+
+    def release(self, platform: str, key: str) -> None:
+        """Drop an unposted claim (the send failed for sure), so a later attempt can claim it."""
+        self._write(
+            "DELETE FROM claims WHERE platform = ? AND key = ? AND state = 'claimed'", (platform, key)
+        )
+
+    def mark_posted(self, platform: str, key: str, reply_id: str) -> None:
+        """Record that the reply for a claimed item is on the platform."""
+        self._write(
+            "INSERT INTO claims (platform, key, where_, state, reply_id, claimed_at, posted_at) "
+            "VALUES (?, ?, '', 'posted', ?, ?, ?) "
+            "ON CONFLICT (platform, key) DO UPDATE SET state = 'posted', reply_id = excluded.reply_id, "
+            "posted_at = excluded.posted_at",
+            (platform, key, str(reply_id), time.time(), time.time()),
+        )
+
+    def claim_state(self, platform: str, key: str) -> str | None:
+        """'claimed' (maybe posted, not recorded), 'posted', or None (never claimed)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM claims WHERE platform = ? AND key = ?", (platform, key)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- cursors and small values ---------------------------------------------------------
+
+    def get_cursor(self, name: str) -> str | None:
+        """The saved position of a feed (e.g. the last fully handled forum post id)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Save a feed position (durable when this returns)."""
+        self._write(
+            "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (name, str(value), time.time()),
+        )
+
+    def kv_get(self, key: str) -> str | None:
+        """A small stored value, e.g. the hash of the last Discord command sync."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def kv_set(self, key: str, value: str) -> None:
+        """Store a small value."""
+        self._write(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, str(value)),
+        )
+
+    # -- audit log ------------------------------------------------------------------------
+
+    def record_decision(
+        self,
+        *,
+        platform: str,
+        where: str,
+        item_id: str,
+        author_id: str,
+        kind: str,
+        action: str,
+        entry: str | None,
+        score: float | None,
+        reason: str,
+        verdict: str | None,
+        mode: str,
+        url: str | None,
+        posted: bool,
+    ) -> None:
+        """Append one decision to the audit log (identifiers and reasons only: no raw text)."""
+        self._write(
+            "INSERT INTO decisions (at, platform, where_, item_id, author_id, kind, action, entry, score, "
+            "reason, verdict, mode, url, posted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(),
+                platform,
+                str(where),
+                str(item_id),
+                str(author_id),
+                str(kind),
+                str(action),
+                entry,
+                None if score is None else float(score),
+                reason.splitlines()[0][:500] if reason else "",
+                verdict,
+                mode,
+                url,
+                int(bool(posted)),
+            ),
+        )
+
+    def decisions_since(self, ts: datetime) -> list[DecisionRecord]:
+        """Audit-log rows at or after `ts` (naive datetimes are taken as UTC), oldest first."""
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, platform, where_, item_id, author_id, kind, action, entry, score, reason, "
+                "verdict, mode, url, posted FROM decisions WHERE at >= ? ORDER BY at, id",
+                (ts.timestamp(),),
+            ).fetchall()
+        return [
+            DecisionRecord(
+                at=datetime.fromtimestamp(r[0], UTC),
+                platform=r[1],
+                where=r[2],
+                item_id=r[3],
+                author_id=r[4],
+                kind=r[5],
+                action=r[6],
+                entry=r[7],
+                score=r[8],
+                reason=r[9],
+                verdict=r[10],
+                mode=r[11],
+                url=r[12],
+                posted=bool(r[13]),
+            )
+            for r in rows
+        ]
+
+    # -- people ---------------------------------------------------------------------------
+
+    def set_opt_out(self, platform: str, user_id: str, opted_out: bool) -> None:
+        """Record that a person does (or no longer does) want automatic replies."""
+        if opted_out:
+            self._write(
+                "INSERT OR IGNORE INTO opt_outs (platform, user_id, at) VALUES (?, ?, ?)",
+                (platform, str(user_id), time.time()),
+            )
+        else:
+            self._write("DELETE FROM opt_outs WHERE platform = ? AND user_id = ?", (platform, str(user_id)))
+
+    def is_opted_out(self, platform: str, user_id: str) -> bool:
+        """True when the person asked not to get automatic replies on that platform."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM opt_outs WHERE platform = ? AND user_id = ?", (platform, str(user_id))
+            ).fetchone()
+        return row is not None
+
+    def purge_user(self, user_id: str) -> int:
+        """Remove every record about a person (audit rows, opt-outs); returns the rows removed."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                n = self._db.execute("DELETE FROM decisions WHERE author_id = ?", (str(user_id),)).rowcount
+                n += self._db.execute("DELETE FROM opt_outs WHERE user_id = ?", (str(user_id),)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return n

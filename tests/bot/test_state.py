@@ -1,0 +1,182 @@
+"""The SQLite state: claims, cursors, audit log, opt-outs, schema versioning, crash durability."""
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.state import SCHEMA_VERSION, StateError, Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "sub" / "state.sqlite3")
+    yield s
+    s.close()
+
+
+def _decision(store, **over):
+    fields = dict(
+        platform="discourse",
+        where="12",
+        item_id="34",
+        author_id="u1",
+        kind="new_topic",
+        action="answer",
+        entry="vm-farming",
+        score=0.9,
+        reason="on topic: vm-farming (0.90)",
+        verdict=None,
+        mode="live",
+        url="http://forum/t/12",
+        posted=True,
+    )
+    fields.update(over)
+    store.record_decision(**fields)
+
+
+def test_creates_file_parent_dir_wal_and_schema_version(tmp_path):
+    path = tmp_path / "a" / "b" / "state.sqlite3"
+    s = Store(path)
+    assert path.exists()
+    assert s.schema_version == SCHEMA_VERSION
+    s.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+def test_reopen_keeps_data_and_does_not_remigrate(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    s = Store(path)
+    s.set_cursor("discourse:posts", "41")
+    s.close()
+    s2 = Store(path)
+    assert s2.get_cursor("discourse:posts") == "41"
+    s2.close()
+
+
+def test_newer_schema_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StateError, match="newer than this farmhand") as err:
+        Store(path)
+    assert "\n" not in str(err.value)
+
+
+def test_not_a_database_is_a_state_error(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StateError, match="cannot use the state file"):
+        Store(path)
+
+
+def test_claim_is_true_only_once_and_survives_reopen(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    s = Store(path)
+    assert s.claim("discourse", "post:7", where="3") is True
+    assert s.claim("discourse", "post:7", where="3") is False
+    assert s.claim("discord", "post:7") is True  # keys are per platform
+    assert s.claim_state("discourse", "post:7") == "claimed"
+    s.close()
+    s2 = Store(path)
+    assert s2.claim("discourse", "post:7") is False
+    assert s2.claim_state("discourse", "post:7") == "claimed"
+    s2.close()
+
+
+def test_mark_posted_and_release(store):
+    assert store.claim_state("discourse", "k") is None
+    store.claim("discourse", "k")
+    store.mark_posted("discourse", "k", "991")
+    assert store.claim_state("discourse", "k") == "posted"
+    store.release("discourse", "k")  # release never drops a posted claim
+    assert store.claim_state("discourse", "k") == "posted"
+    store.claim("discourse", "j")
+    store.release("discourse", "j")
+    assert store.claim_state("discourse", "j") is None
+    assert store.claim("discourse", "j") is True
+
+
+def test_mark_posted_without_claim_records_it(store):
+    store.mark_posted("discourse", "found-on-forum", "5")
+    assert store.claim_state("discourse", "found-on-forum") == "posted"
+    assert store.claim("discourse", "found-on-forum") is False
+
+
+def test_cursor_and_kv(store):
+    assert store.get_cursor("x") is None
+    store.set_cursor("x", "10")
+    store.set_cursor("x", "12")
+    assert store.get_cursor("x") == "12"
+    assert store.kv_get("sync") is None
+    store.kv_set("sync", "abc")
+    store.kv_set("sync", "def")
+    assert store.kv_get("sync") == "def"
+
+
+def test_audit_log_round_trip_and_since(store):
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    _decision(store)
+    _decision(
+        store,
+        item_id="35",
+        action="silent",
+        entry=None,
+        score=0.1,
+        reason="off topic\nsecond line",
+        posted=False,
+    )
+    rows = store.decisions_since(before)
+    assert [r.item_id for r in rows] == ["34", "35"]
+    assert rows[0].entry == "vm-farming" and rows[0].posted is True and rows[0].score == pytest.approx(0.9)
+    assert rows[1].reason == "off topic"  # one line only
+    assert rows[1].posted is False and rows[1].action == "silent"
+    assert store.decisions_since(datetime.now(UTC) + timedelta(seconds=5)) == []
+    naive = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=5)
+    assert len(store.decisions_since(naive)) == 2
+
+
+def test_audit_log_has_no_text_column(store):
+    cols = {r[1] for r in store._db.execute("PRAGMA table_info(decisions)")}
+    assert not cols & {"text", "raw", "body", "content", "dump"}
+
+
+def test_opt_out_and_purge(store):
+    store.set_opt_out("discord", "u1", True)
+    store.set_opt_out("discord", "u1", True)
+    assert store.is_opted_out("discord", "u1")
+    assert not store.is_opted_out("discourse", "u1")
+    _decision(store, author_id="u1")
+    _decision(store, author_id="u1", item_id="99")
+    _decision(store, author_id="u2")
+    assert store.purge_user("u1") == 3
+    assert not store.is_opted_out("discord", "u1")
+    assert [r.author_id for r in store.decisions_since(datetime(2000, 1, 1, tzinfo=UTC))] == ["u2"]
+    store.set_opt_out("discord", "u2", True)
+    store.set_opt_out("discord", "u2", False)
+    assert not store.is_opted_out("discord", "u2")
+
+
+def test_claim_is_durable_across_kill_9(tmp_path):
+    """A claim returned True is on disk even if the process dies right after."""
+    path = tmp_path / "state.sqlite3"
+    code = (
+        "import os, signal, sys\n"
+        "from bot.state import Store\n"
+        f"s = Store({str(path)!r})\n"
+        "assert s.claim('discourse', 'post:1')\n"
+        "s.set_cursor('c', '5')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], check=False, timeout=30)
+    assert proc.returncode == -9
+    s = Store(path)
+    assert s.claim_state("discourse", "post:1") == "claimed"
+    assert s.get_cursor("c") == "5"
+    s.close()
