@@ -1,0 +1,98 @@
+"""The curated knowledge base (YAML entries) and the question matcher.
+
+Public API (the rest of the bot codes against this):
+`load`, `default_kb`, `check`, `KnowledgeBase`, `render_answer`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from knowledge.check import check, check_located
+from knowledge.loader import MAX_ANSWER_CHARS, read_entries
+from knowledge.matcher import DEFAULT_THRESHOLD, Matcher
+from knowledge.model import Entry, KnowledgeError, Link, Match
+from knowledge.text import normalize
+
+__all__ = [
+    "Entry",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "Link",
+    "Match",
+    "check",
+    "default_kb",
+    "load",
+    "render_answer",
+]
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeBase:
+    """A validated set of entries and the matcher built over them."""
+
+    def __init__(self, entries: tuple[Entry, ...], threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.entries = entries
+        self.threshold = threshold
+        self._by_id = {e.id: e for e in entries}
+        self._matcher = Matcher(entries, threshold)
+
+    def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id, or None."""
+        return self._by_id.get(entry_id)
+
+    def match(self, text: str, *, threshold: float | None = None) -> Match:
+        """Judge a post: on topic or not, the best entry, score and reasons. Never raises."""
+        return self._matcher.match(text, threshold=self.threshold if threshold is None else threshold)
+
+    def search(self, query: str, limit: int = 25) -> list[Entry]:
+        """Entries for autocomplete: id/title substring hits first, then fuzzy matches."""
+        q = normalize(query or "", 200)
+        if not q:
+            return list(self.entries[:limit])
+        hits = [e for e in self.entries if q in e.id or q in normalize(e.title)]
+        if len(hits) < limit:
+            choices = {e.id: normalize(" ".join((e.id, e.title, *e.questions))) for e in self.entries}
+            ranked = process.extract(q, choices, scorer=fuzz.partial_ratio, limit=None, score_cutoff=60)
+            hits += [self._by_id[key] for _c, _s, key in ranked if self._by_id[key] not in hits]
+        return hits[:limit]
+
+
+def load(directory: str | Path | None = None) -> KnowledgeBase:
+    """Load and validate a KB directory (default: the bundled entries).
+
+    Raises KnowledgeError("file:line: message") on any problem, so a broken KB stops
+    start-up instead of failing at the first question.
+    """
+    located, problems = read_entries(directory)
+    problems += check_located(located)
+    if problems:
+        more = (
+            f" (and {len(problems) - 1} more problems; run `farmhand kb check`)" if len(problems) > 1 else ""
+        )
+        raise KnowledgeError(problems[0] + more)
+    return KnowledgeBase(tuple(item.entry for item in located))
+
+
+@lru_cache(maxsize=1)
+def default_kb() -> KnowledgeBase:
+    """The bundled knowledge base, loaded once."""
+    return load()
+
+
+def render_answer(entry: Entry) -> str:
+    """The entry's answer plus a "Sources:" line of its links, within one Discord message."""
+    body = entry.answer.strip()
+    # <url> keeps Discord from unfurling a preview card for every source.
+    links = [f"[{link.title}](<{link.url}>)" for link in entry.links]
+    while links:
+        text = f"{body}\n\nSources: " + " · ".join(links)
+        if len(text) <= MAX_ANSWER_CHARS:
+            return text
+        links.pop()  # drop the least important (last) source until it fits
+    return body[:MAX_ANSWER_CHARS]

@@ -1,0 +1,198 @@
+"""Decide whether a post asks about farming with a virtualized node, and which entry answers it.
+
+Two stages, both cheap and offline:
+
+1. The gate (is it on topic?) adds up cue weights from `signals`: a virtualization cue
+   (VM, VPS, Proxmox, Docker, ...) AND a farming cue (farm, ZOS, 3Node, rewards, ...), or a
+   phrase that ties them ("farm in a VM", "virtualized node", "why bare metal"). Look-alike
+   cues (deploying on the grid, Terraform, Kubernetes, Farmerbot, other projects' nodes,
+   wallet, BIOS settings) subtract. A close rapidfuzz paraphrase of a KB question adds a
+   little. Precision beats recall: both cue kinds are required unless a tying phrase is seen.
+2. The choice (which entry?) ranks entries by their closest question (rapidfuzz
+   token_set_ratio over content words) plus the entry's own cues.
+
+Every decision keeps the cues and the closest paraphrase in `Match.reasons`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge import signals
+from knowledge.model import Entry, Match
+from knowledge.text import content_words, normalize
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.6
+# Only the head of a post goes through fuzzy matching: titles and first sentences carry
+# the question, and token_set_ratio on a long body would match every short question.
+FUZZY_HEAD_CHARS = 400
+GROUP_CAP = 1.0
+# Weights of the gate score (sum to about 1 for a clear on-topic post).
+W_VIRT, W_FARM, W_COMBO, W_WHY, W_QUESTION, W_FUZZY = 0.30, 0.30, 0.25, 0.30, 0.05, 0.15
+MIN_GROUP = 0.4  # a cue group counts as present from this summed weight on
+# Entry choice: similarity (0..1) plus ENTRY_BOOST times the entry's cue weight.
+ENTRY_BOOST = 0.5
+DEFAULT_ENTRY = "vm-farming"
+DEFAULT_PRIOR = 0.08  # ties go to the core answer
+_QUESTION_WORDS = (
+    "?",
+    "can i",
+    "could i",
+    "is it",
+    "will ",
+    "would ",
+    "does ",
+    "do i",
+    "how ",
+    "why",
+    "what",
+    "puedo",
+    "peut",
+    "kann ich",
+    "est-ce",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hits:
+    names: tuple[str, ...]
+    weight: float
+
+
+def _group(cues: Sequence[signals.Cue], text: str) -> _Hits:
+    names = [c.name for c in cues if c.pattern.search(text)]
+    weight = sum(c.weight for c in cues if c.name in names)
+    return _Hits(tuple(names), min(weight, GROUP_CAP))
+
+
+def _any(cues: Sequence[signals.Cue], text: str) -> tuple[str, ...]:
+    return tuple(c.name for c in cues if c.pattern.search(text))
+
+
+class Matcher:
+    """Scores posts against a fixed set of entries; build once, call `match` many times."""
+
+    def __init__(self, entries: Sequence[Entry], threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.entries = tuple(entries)
+        self.threshold = threshold
+        self._by_id = {e.id: e for e in self.entries}
+        self._questions: list[str] = []
+        self._owner: list[str] = []
+        self._raw: list[str] = []
+        for e in self.entries:
+            for q in (e.title, *e.questions):
+                self._questions.append(content_words(normalize(q)))
+                self._owner.append(e.id)
+                self._raw.append(q)
+
+    def match(self, text: object, *, threshold: float | None = None) -> Match:
+        """Judge one post; never raises (junk of any kind gives a clean off-topic Match)."""
+        try:
+            return self._match(_as_text(text), self.threshold if threshold is None else threshold)
+        except Exception as exc:  # a matcher bug must not take the bot down with it
+            log.exception("matcher failed on a post of %d characters", len(str(text)[:10_000_000]))
+            return Match(False, None, 0.0, None, (f"error: {type(exc).__name__}",))
+
+    def _match(self, raw: str, threshold: float) -> Match:
+        text = normalize(raw)
+        if not text:
+            return Match(False, None, 0.0, None, ("empty text",))
+        reasons: list[str] = []
+        virt = _group(signals.VIRT, text)
+        farm = _group(signals.FARM, text)
+        combo = _any(signals.COMBO, text)
+        why = _any(signals.BARE_METAL_WHY, text)
+        look = _group(signals.LOOKALIKE, text)
+        flagged = _any(signals.FLAGGED, text)
+        bare_claim = _any(signals.BARE_CLAIM, text)
+        bare = _any(signals.BARE_METAL, text)
+        question = any(w in text for w in _QUESTION_WORDS)
+        reasons += [f"virtualization cue: {n}" for n in virt.names]
+        reasons += [f"farming cue: {n}" for n in farm.names]
+        reasons += [f"phrase: {n}" for n in combo + why]
+        reasons += [f"look-alike: {n}" for n in look.names]
+
+        head = content_words(text[:FUZZY_HEAD_CHARS])
+        best_q, best_score, per_entry = self._fuzzy(head)
+        fuzzy = max(0.0, (best_score - 60.0) / 40.0)
+        if best_q is not None and best_score >= 60:
+            reasons.append(f"closest question ({best_score:.0f}): {self._raw[best_q]!r}")
+
+        score = (
+            W_VIRT * virt.weight
+            + W_FARM * farm.weight
+            + (W_COMBO if combo else 0.0)
+            + (W_WHY if why else 0.0)
+            + (W_QUESTION if question else 0.0)
+            + W_FUZZY * fuzzy
+            - look.weight
+        )
+        score = max(0.0, min(1.0, score))
+        gate = (
+            bool(why)
+            or (bool(combo) and farm.weight > 0)
+            or (virt.weight >= MIN_GROUP and farm.weight >= MIN_GROUP)
+        )
+        if not gate:
+            reasons.append("no virtualization + farming pair")
+
+        candidate = self._choose(text, per_entry, reasons)
+        platform_named = bool(set(virt.names) & signals.PLATFORM_NAMES)
+        if flagged and (bare_claim or bare) and not platform_named and "wrongly-flagged" in self._by_id:
+            # A real machine shown as virtualized is a detection issue for support, not a
+            # VM-farming question: name the entry for explicit calls, never auto-reply.
+            candidate = "wrongly-flagged"
+            reasons.append("bare-metal node shown as virtualized: support case")
+        entry = self._by_id.get(candidate) if candidate else None
+        on_topic = gate and score >= threshold and entry is not None and entry.auto_reply
+        if entry is not None and not entry.auto_reply:
+            reasons.append(f"entry {entry.id!r} is answered only when called explicitly")
+        return Match(
+            on_topic=on_topic,
+            entry=candidate if on_topic else None,
+            score=round(score, 4),
+            candidate=candidate,
+            reasons=tuple(reasons),
+        )
+
+    def _fuzzy(self, head: str) -> tuple[int | None, float, dict[str, float]]:
+        per_entry: dict[str, float] = {}
+        if not head:
+            return None, 0.0, per_entry
+        best_i, best = None, 0.0
+        for _choice, s, i in process.extract(head, self._questions, scorer=fuzz.token_set_ratio, limit=None):
+            owner = self._owner[i]
+            if s > per_entry.get(owner, 0.0):
+                per_entry[owner] = s
+            if s > best:
+                best_i, best = i, s
+        return best_i, best, per_entry
+
+    def _choose(self, text: str, per_entry: dict[str, float], reasons: list[str]) -> str | None:
+        best_id, best = None, -1.0
+        for e in self.entries:
+            sim = per_entry.get(e.id, 0.0) / 100.0
+            cues = signals.ENTRY_CUES.get(e.id, ())
+            hits = _group(cues, text) if cues else _Hits((), 0.0)
+            total = sim + ENTRY_BOOST * hits.weight + (DEFAULT_PRIOR if e.id == DEFAULT_ENTRY else 0.0)
+            if total > best:
+                best_id, best = e.id, total
+        if best_id is not None:
+            cues = signals.ENTRY_CUES.get(best_id, ())
+            names = _group(cues, text).names if cues else ()
+            reasons.append(f"entry {best_id}" + (f" (cues: {', '.join(names)})" if names else ""))
+        return best_id
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value[:65536]).decode("utf-8", errors="replace")
+    return ""

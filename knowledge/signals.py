@@ -1,0 +1,304 @@
+"""Cheap, offline cues the matcher looks for, kept as data.
+
+Each cue is a regular expression over *normalized* text (lower-case, accents stripped,
+whitespace collapsed; see `matcher.normalize`) with a weight. The matcher adds the
+weights per group (capped), so the cues here are the whole vocabulary of its judgement:
+to teach it a new word, add a line here and a labelled post to the fixtures.
+
+Groups:
+- VIRT: the post talks about a virtualization layer (VM, VPS, cloud, container, ...).
+- FARM: the post is about a ThreeFold farming node (ZOS, 3Node, rewards, minting, ...).
+- COMBO: phrases that tie the two together ("farm in a VM", "virtualized node").
+- BARE_METAL_WHY: asks why bare metal is required.
+- LOOKALIKE: the daily look-alikes that must stay unanswered (deploying on the grid,
+  Terraform, Kubernetes, Farmerbot, other projects' nodes, wallet, BIOS settings, ...).
+- FLAGGED / BARE_CLAIM: a node shown as virtualized, and a claim that it is real hardware
+  (together: the wrongly-flagged case, which is for support).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    name: str
+    pattern: re.Pattern[str]
+    weight: float
+
+
+def _cues(*items: tuple[str, str] | tuple[str, str, float]) -> tuple[Cue, ...]:
+    """Compile (name, regex[, weight]) triples; a phrase cue without a weight counts 1.0."""
+    return tuple(
+        Cue(item[0], re.compile(item[1]), float(item[2]) if len(item) > 2 else 1.0) for item in items
+    )
+
+
+# Word boundaries everywhere: "vm" must not fire inside "kvm" unless we mean it.
+VIRT: tuple[Cue, ...] = _cues(
+    ("vm", r"\b(?:vm|vms|vm's)\b", 0.5),
+    (
+        "virtual machine",
+        r"\bvirtual[ -]?machines?\b|\bmaquinas? virtual|\bmachines? virtuelles?\b"
+        r"|\bvirtuellen? maschinen?\b|\bmacchin[ae] virtual|виртуальн|虚拟机",
+        0.6,
+    ),
+    ("vps", r"\bvps(?:es)?\b|\bvirtual private server|\bvserver\b|\broot-?server\b", 0.6),
+    ("hypervisor", r"\bhypervisors?\b|\bkvm guest\b|\bguest os\b|\bnested\b", 0.5),
+    ("proxmox", r"\bproxmox\b|\bpve\b", 0.6),
+    ("esxi", r"\besxi\b|\bvmware\b|\bvsphere\b|\bvmdk\b", 0.6),
+    ("hyper-v", r"\bhyper-?v\b", 0.6),
+    ("virtualbox", r"\bvirtual ?box\b|\bvbox\b", 0.6),
+    ("unraid/truenas", r"\bunraid\b|\btruenas\b|\bbhyve\b|\bsynology vmm\b", 0.6),
+    ("qemu", r"\bqemu\b|\blibvirt\b|\bvirt-manager\b|\bkvm\b", 0.5),
+    ("parallels", r"\bparallels\b|\butm\b", 0.5),
+    (
+        "cloud",
+        r"\bcloud (?:instance|server|vm|provider|hosting|hoster)s?\b|\bin the cloud\b"
+        r"|\bhetzner cloud\b|\bpublic cloud\b",
+        0.6,
+    ),
+    (
+        "provider",
+        r"\b(?:aws|ec2|gcp|azure|digital ?ocean|droplets?|linode|vultr|contabo|hostinger"
+        r"|ionos|scaleway|dedibox|oracle cloud|upcloud|vast\.?ai|runpod|lightsail)\b",
+        0.5,
+    ),
+    ("hoster", r"\bhetzner\b|\bovh\b|\bhosters?\b|\bhosted server\b", 0.4),
+    (
+        "rented server",
+        r"\brent(?:ed|ing)? (?:a |an )?(?:dedicated |gpu |bare.?metal )?(?:server|box|machine)s?\b"
+        r"|\bdedicated (?:server|cpu|vcpu)s?\b|\bserver auction\b",
+        0.5,
+    ),
+    ("container", r"\bdocker\b|\blxc\b|\blxd\b|\bpodman\b|\bcontaineri[sz]ed\b|\bwsl2?\b", 0.5),
+    ("virtualized", r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtualise\b|\bvirtualizad", 0.5),
+    ("virtualization", r"\bvirtuali[sz]ation\b|\bvirtualisierung\b", 0.3),
+    ("passthrough", r"\bpass-?through\b|\bpassed[- ]through\b", 0.3),
+)
+
+FARM: tuple[Cue, ...] = _cues(
+    ("farm", r"\bfarm(?:s|ing|er|ers|ear|en)?\b|\bgranja\b|\bferme\b|\bfarmear\b", 0.6),
+    ("zos", r"\bzos\b|\bzero[- ]?os\b|\b0-os\b|\bzeroos\b|\bzos4\b|\bzmachine light\b", 0.6),
+    ("3node", r"\b3 ?nodes?\b", 0.6),
+    ("node", r"\bnodes?\b|\bnoeuds?\b|\bnodos?\b|\bknoten\b", 0.4),
+    ("rewards", r"\brewards?\b|\brewarded\b|\brecompensas?\b|\brecompenses?\b|\bbelohnung", 0.4),
+    ("minting", r"\bmint(?:ing|ed)?\b", 0.4),
+    ("tft", r"\btft\b", 0.4),
+    ("earn", r"\bearn(?:s|ing)?\b|\bget paid\b|\bpaid\b|\bpayout\b|\bverdienen\b|\bgagner\b|\bganar\b", 0.3),
+    ("threefold", r"\bthreefold\b|\btf ?grid\b|\bthe grid\b|\bzui\b", 0.3),
+)
+
+# Any virtualization layer, as one alternation for the phrase cues below.
+_LAYER = (
+    r"(?:vms?|vps|virtual\w*|cloud|proxmox|esxi|vmware|hyper-?v|virtual ?box|docker|lxc|containers?|kvm|qemu"
+    r"|guest|truenas|unraid|bhyve|parallels|hetzner cloud|wsl)"
+)
+_NODE = r"(?:zos|zero[- ]?os|0-os|3 ?nodes?|nodes?|farm\w*)"
+
+COMBO: tuple[Cue, ...] = _cues(
+    (
+        "farm in a vm",
+        r"\bfarm\w* (?:\w+ ){0,4}(?:in|on|with|inside|using|from|under) (?:a |an |my |the )?(?:\w+ )?"
+        + _LAYER
+        + r"\b",
+    ),
+    ("vm farming", r"\b(?:vm|vps|virtual|cloud|virtuali[sz]ed|proxmox|esxi) (?:node|farming|farm|3node)s?\b"),
+    (
+        "zos in a vm",
+        r"\b"
+        + _NODE
+        + r" (?:\w+ ){0,3}(?:in|on|inside|as|under|within|into) (?:a |an |my |the )?(?:\w+ )?"
+        + _LAYER
+        + r"\b",
+    ),
+    (
+        "vm running zos",
+        r"\b"
+        + _LAYER
+        + r" (?:\w+ ){0,5}(?:for|with|running|runs|run|hosting) (?:a |the |my )?"
+        + _NODE
+        + r"\b",
+    ),
+    (
+        "virtualized flag",
+        r"virtuali[sz]ed\W{0,3}(?:yes|true|=\s*true)|(?:no|zero|0) (?:tft|rewards?|minting)\b",
+    ),
+)
+
+BARE_METAL_WHY: tuple[Cue, ...] = _cues(
+    (
+        "why bare metal",
+        r"\b(?:why|por que|pourquoi|warum|perche)\b.{0,60}\bbare[- ]?metal"
+        r"|bare[- ]?metal.{0,30}\b(?:required|requirement|mandatory|necessary|a must|rule|exige)"
+        r"|\b(?:exige|require|requires|need|needs)\b.{0,10}bare[- ]?metal",
+    ),
+    (
+        "why no vm",
+        r"\b(?:why|por que|pourquoi|warum)\b.{0,60}\b(?:vm|vps|virtual|cloud)\b.{0,40}"
+        r"\b(?:nodes?|farm\w*|earn|count|rewards?|allowed)\b",
+    ),
+    ("vm restriction", r"\b(?:vm|vps|virtual)\b.{0,20}\b(?:restriction|rule|ban|policy)\b"),
+)
+
+BARE_METAL: tuple[Cue, ...] = _cues(
+    ("bare metal", r"\bbare[- ]?metal\b|\bon the metal\b|\bphysical (?:machine|server|hardware)\b", 0.4),
+)
+
+FLAGGED: tuple[Cue, ...] = _cues(
+    (
+        "shown as virtualized",
+        r"(?:virtuali[sz]ed|virtualisiert)\W{0,4}(?:yes|true|=\s*true)"
+        r"|(?:flagged|marked|detected|shows?|showing|seen|listed|registered|angezeigt) (?:\w+ ){0,2}(?:as )?"
+        r"(?:a )?(?:vm|virtual|virtuali[sz]ed)|\bals virtualisiert\b|virt-what false positive",
+    ),
+)
+
+BARE_CLAIM: tuple[Cue, ...] = _cues(
+    (
+        "real hardware",
+        r"\bbare[- ]?metal\b|\bphysical\b|\breal hardware\b|\bechter hardware\b"
+        r"|\bnever (?:used|ran|run) (?:a )?vm|\bnot (?:a |in a )?vm\b|\bno vm\b|\bdedicated hardware\b"
+        r"|\bsurface\b|\bfalse positive\b",
+    ),
+)
+
+# A platform named in the post (not just the words "vm" / "virtual"): when a "flagged" post
+# names one, it is about a VM node (or one that used to be), not a detection mistake.
+PLATFORM_NAMES = frozenset(
+    {
+        "proxmox",
+        "esxi",
+        "hyper-v",
+        "virtualbox",
+        "unraid/truenas",
+        "qemu",
+        "parallels",
+        "cloud",
+        "provider",
+        "vps",
+        "container",
+    }
+)
+
+LOOKALIKE: tuple[Cue, ...] = _cues(
+    ("deploy on the grid", r"\bdeploy(?:ed|ing|ment|ments|s)?\b", 0.35),
+    ("dashboard", r"\bdashboard\b|\bplayground\b|\bgridproxy\b|\bgrid ?proxy\b", 0.2),
+    ("terraform", r"\bterraform\b|\bpulumi\b|\bjs-?ng\b|\bgrid ?client\b|\bsdk\b|\btfcmd\b|\btfrobot\b", 0.5),
+    ("kubernetes", r"\bkubernetes\b|\bk8s\b|\bk3s\b|\bkubectl\b|\bkubevirt\b|\bworker\b", 0.5),
+    ("micro/full vm", r"\b(?:micro|full|grid|threefold) ?vms?\b|\bvm on the (?:grid|tfgrid)\b", 0.5),
+    (
+        "user workload",
+        r"\bcontracts?\b|\bpublic ipv?[46]?s?\b|\bssh(?:ing)? (?:in|into|to)\b|\bworkloads?\b"
+        r"|\bcapacity pools?\b|\bwireguard\b|\bmycelium\b|\bweb gateway\b|\bname ?contract\b",
+        0.3,
+    ),
+    ("rent capacity", r"\bdedicated node\b|\brent(?:ing)? (?:a |an |the )?(?:whole |entire )?node\b", 0.3),
+    ("farmerbot", r"\bfarmer ?bot\b", 0.6),
+    (
+        "other project",
+        r"\bpresearch\b|\bflux(?:node)?\b|\bhelium\b|\bstorj\b|\bfilecoin\b|\bgolem\b|\bakash\b"
+        r"|\bmysterium\b|\bmasternodes?\b|\bvalidators?\b|\bsolana\b|\bethereum node\b|\bchia\b|\bnode\.?js\b"
+        r"|\bnodeos\b|\bapachecs\b|\bcloudstack\b|\bopenstack\b",
+        0.5,
+    ),
+    (
+        "wallet/bridge",
+        r"\bwallet\b|\bbridge (?:to|from)\b|\bstellar\b|\blobstr\b|\bswap\b|\btf ?connect\b"
+        r"|\bpolkadot\b|\busdc\b",
+        0.4,
+    ),
+    (
+        "bios setting",
+        r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|/dev/kvm|\bhyper-?threading\b",
+        0.45,
+    ),
+    (
+        "self-hosting",
+        r"\bself-?host(?:ing|ed)?\b|\bhomelab\b|\bhome ?assistant\b|\bplex\b|\bnextcloud\b",
+        0.2,
+    ),
+    ("github runner", r"\bgithub (?:actions|runner)\b|\bci runner\b|\bfirecracker\b", 0.4),
+)
+
+# Cues that point at one entry; the matcher adds ENTRY_BOOST to that entry's similarity.
+ENTRY_CUES: dict[str, tuple[Cue, ...]] = {
+    "why-decentralization": _cues(
+        (
+            "decentralization",
+            r"decentrali[sz]|\bbann?(?:ed|ing)?\b|\bkick(?:ed)? out\b|\bterms of service\b"
+            r"|\btos\b|\bwho owns\b|\bbig tech\b|\bprovider\b.{0,30}\b(?:shut|ban|block)",
+            1.0,
+        ),
+        ("why", r"\b(?:why|por que|pourquoi|warum|explain|reason)\b", 0.3),
+    ),
+    "why-efficiency": _cues(
+        ("efficiency", r"\befficien|\boverhead\b|\bperformance\b|\bwaste\b|\bslow\w*\b|\bineffizient", 1.0),
+    ),
+    "why-security": _cues(
+        (
+            "security",
+            r"\bsecur\w*|\bs[uû]re\b|\btrust\b|\bspy\b|\bprivacy\b|\bcheat\w*|\bfake\b|\bspoof"
+            r"|\boversubscri\w*|\bmanipulat\w*",
+            1.0,
+        ),
+    ),
+    "hypervisor-owners": _cues(
+        (
+            "hypervisor box",
+            r"\bproxmox\b|\besxi\b|\bvmware\b|\bhyper-?v\b|\bvirtual ?box\b|\bunraid\b|\btruenas\b"
+            r"|\bbhyve\b|\bparallels\b|\bhomelab\b|\bnas\b|\bpass-?through\b",
+            0.6,
+        ),
+    ),
+    "rented-servers": _cues(
+        (
+            "rented",
+            r"\brent\w*\b|\bhetzner\b|\bovh\b|\bdedicated (?:server|cpu|vcpu)|\bcontabo\b|\blinode\b"
+            r"|\bscaleway\b|\bdedibox\b|\bvast\.?ai\b|\bhostinger\b|\bionos\b|\bdigital ?ocean\b|\baws\b|\bec2\b"
+            r"|\bserver auction\b|\broot-?server\b|\bcloud provider\b",
+            0.7,
+        ),
+    ),
+    "testing-in-vm": _cues(
+        (
+            "testing",
+            r"\btest(?:ing|s)?\b|\btry(?:ing)?\b|\bdev(?:elop\w*)?\b|\bplay with\b|\bexperiment\w*"
+            r"|\breadme\b|\brunmode\b|\bzos0\b|\btester\b|\bbefore (?:buying|i buy)|\bavant d'acheter",
+            0.6,
+        ),
+    ),
+    "farming-on-bare-metal": _cues(
+        (
+            "requirements",
+            r"\bstake\b|\bcollateral\b|\bslash\w*|\bminimum hardware\b|\bwhat do i need\b"
+            r"|\bproper way\b|\bwifi\b|\bethernet\b|\buptime\b|\bhow to start farming\b",
+            0.6,
+        ),
+    ),
+    "check-bare-metal": _cues(
+        (
+            "check",
+            r"\bdmidecode\b|\blscpu\b|\bsystemd-detect-virt\b|\bvirt-what\b|\bhow (?:do|can) i (?:check|know|tell|verify)"
+            r"|\bverify\b|\bdetect\w*\b|\bpr[uü]fe|\bhow does (?:zos|zero[- ]?os) (?:know|detect|check)",
+            0.7,
+        ),
+    ),
+    "containers": _cues(
+        ("container", r"\bdocker\w*\b|\blxc\b|\blxd\b|\bpodman\b|\bcontainers?\b|\bwsl2?\b", 0.8),
+    ),
+    "bios-virtualization": _cues(
+        ("bios", r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|/dev/kvm", 0.9),
+    ),
+    "wrongly-flagged": (),
+    "vm-farming": _cues(
+        (
+            "no rewards",
+            r"\b(?:no|zero|0|not getting|never got|without) (?:any )?(?:tft|rewards?|minting|payout|paid)"
+            r"|virtuali[sz]ed\W{0,3}(?:yes|true)|\bnot (?:getting |being )?paid\b",
+            0.5,
+        ),
+    ),
+}
