@@ -12,8 +12,44 @@ _SPACE = re.compile(r"\s+")
 # Control characters (binary junk) become spaces so they never glue two words together.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 _STOP = frozenset(
-    "a an the i im i'm my me to is it its in on of for and or do does can could would will "
-    "be there this that so just any with at as are was".split()
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "im",
+        "i'm",
+        "my",
+        "me",
+        "to",
+        "is",
+        "it",
+        "its",
+        "in",
+        "on",
+        "of",
+        "for",
+        "and",
+        "or",
+        "do",
+        "does",
+        "can",
+        "could",
+        "would",
+        "will",
+        "be",
+        "there",
+        "this",
+        "that",
+        "so",
+        "just",
+        "any",
+        "with",
+        "at",
+        "as",
+        "are",
+        "was",
+    ]
 )
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*")
 
