@@ -1,0 +1,565 @@
+"""A local fake Discord for end-to-end tests: REST routes and a websocket gateway on loopback.
+
+The real discord.py client talks to it through `discord.api_base`: it logs in with
+GET /users/@me and /applications/@me, asks GET /gateway/bot for the gateway URL, then
+speaks the gateway protocol (HELLO op 10, IDENTIFY op 2 -> READY + GUILD_CREATE,
+HEARTBEAT op 1 -> ACK op 11, RESUME op 6 -> replayed events + RESUMED). Frames go out
+as JSON text: discord.py only inflates binary frames, so the `compress=zlib-stream`
+it asks for in the URL query is recorded and otherwise ignored.
+
+Everything the bot writes (messages, interaction callbacks, follow-ups, reactions,
+deletions, command syncs) is kept in `FakeDiscord.writes` so tests can assert on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+GUILD_ID = 900_000_000_000_000_001
+BOT_ID = 900_000_000_000_000_010
+APP_ID = BOT_ID
+OWNER_ID = 900_000_000_000_000_011
+MOD_ROLE_ID = 900_000_000_000_000_020
+EVERYONE_ROLE_ID = GUILD_ID
+WATCHED_ID = 900_000_000_000_000_100  # text channel
+UNWATCHED_ID = 900_000_000_000_000_101  # text channel
+FORUM_ID = 900_000_000_000_000_102  # forum channel
+TOKEN = "fake-token"  # noqa: S105 (a test value)
+TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
+
+# Permission bits used below (discord.Permissions): view_channel, send_messages,
+# send_messages_in_threads, embed_links, attach_files, read_message_history, add_reactions.
+MEMBER_PERMS = (1 << 10) | (1 << 11) | (1 << 38) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6)
+MANAGE_MESSAGES = 1 << 13
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    """A Discord user object."""
+    return {
+        "id": str(user_id),
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+        "flags": 0,
+        "public_flags": 0,
+    }
+
+
+def member_payload(user: dict[str, Any], roles: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A guild member object (with its user)."""
+    return {
+        "user": user,
+        "roles": [str(r) for r in roles],
+        "joined_at": TIMESTAMP,
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "nick": None,
+        "avatar": None,
+        "communication_disabled_until": None,
+    }
+
+
+@dataclass(slots=True)
+class Write:
+    """One state-changing REST call the bot made."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py parses a body only when the content type is exactly application/json
+    # (no charset), as Discord sends it.
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+class FakeDiscord:
+    """The fake: start() it, connect a bot to `api_base`, then `dispatch()` events and read `writes`."""
+
+    def __init__(self, *, refuse_intents: bool = False, token: str = TOKEN) -> None:
+        self.token = token
+        self.refuse_intents = refuse_intents  # close with 4014 like Discord when Message Content is off
+        self.writes: list[Write] = []
+        self.identify_payloads: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []
+        self.gateway_queries: list[dict[str, str]] = []
+        self.command_puts = 0
+        self.commands: list[dict[str, Any]] = []
+        self.ready = asyncio.Event()
+        self.messages: dict[int, dict[str, Any]] = {}  # every message by id, to serve GET
+        self.channels: dict[int, dict[str, Any]] = {}
+        self.attachments: dict[str, bytes] = {}
+        self._ids = itertools.count(950_000_000_000_000_000)
+        self._seq = 0
+        self._sent: list[dict[str, Any]] = []  # dispatches, for RESUME replays
+        self._ws: web.WebSocketResponse | None = None
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Condition()
+        self.port = 0
+        self.bot_user = user_payload(BOT_ID, "farmhand", bot=True)
+        self.roles = [
+            {
+                "id": str(EVERYONE_ROLE_ID),
+                "name": "@everyone",
+                "permissions": str(MEMBER_PERMS),
+                "position": 0,
+            },
+            {"id": str(MOD_ROLE_ID), "name": "Moderators", "permissions": str(MEMBER_PERMS), "position": 1},
+        ]
+        for role in self.roles:
+            role.update(
+                color=0, colors={"primary_color": 0}, hoist=False, managed=False, mentionable=True, flags=0
+            )
+        for cid, name, kind in (
+            (WATCHED_ID, "farming-help", 0),
+            (UNWATCHED_ID, "off-topic", 0),
+            (FORUM_ID, "questions", 15),
+        ):
+            self.channels[cid] = self._channel(cid, name, kind)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1, port 0."""
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{key}", self._attachment)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- building payloads ---------------------------------------------------------------
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def _channel(self, cid: int, name: str, kind: int, parent: int | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(cid),
+            "type": kind,
+            "guild_id": str(GUILD_ID),
+            "name": name,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None if parent is None else str(parent),
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+        if kind == 15:
+            data.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
+        return data
+
+    def add_attachment(
+        self, filename: str, content: bytes, content_type: str = "text/plain"
+    ) -> dict[str, Any]:
+        """Host a file and return the attachment object that points at it."""
+        aid = self.next_id()
+        key = f"{aid}-{filename}"
+        self.attachments[key] = content
+        url = f"http://127.0.0.1:{self.port}/attachments/{key}"
+        return {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(content),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    def message(
+        self,
+        channel_id: int,
+        author: dict[str, Any],
+        content: str,
+        *,
+        roles: tuple[int, ...] = (),
+        guild: bool = True,
+        attachments: list[dict[str, Any]] | None = None,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload (kept for GET /channels/{id}/messages)."""
+        mid = message_id if message_id is not None else self.next_id()
+        data: dict[str, Any] = {
+            "id": str(mid),
+            "channel_id": str(channel_id),
+            "author": author,
+            "content": content,
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": attachments or [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+            "components": [],
+        }
+        if guild:
+            data["guild_id"] = str(GUILD_ID)
+            data["member"] = {k: v for k, v in member_payload(author, roles).items() if k != "user"}
+        self.messages[mid] = data
+        return data
+
+    def forum_post(
+        self, author: dict[str, Any], title: str, content: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new forum post: the THREAD_CREATE payload and its starter MESSAGE_CREATE (same id)."""
+        tid = self.next_id()
+        thread = self._channel(tid, title, 11, parent=FORUM_ID)
+        thread.update(
+            owner_id=author["id"],
+            member_count=1,
+            message_count=1,
+            newly_created=True,
+            thread_metadata={
+                "archived": False,
+                "auto_archive_duration": 4320,
+                "archive_timestamp": TIMESTAMP,
+                "locked": False,
+                "create_timestamp": TIMESTAMP,
+            },
+            applied_tags=[],
+        )
+        self.channels[tid] = thread
+        return thread, self.message(tid, author, content, message_id=tid)
+
+    def interaction(
+        self,
+        name: str,
+        user: dict[str, Any],
+        *,
+        options: list[dict[str, Any]] | None = None,
+        resolved: dict[str, Any] | None = None,
+        command_type: int = 1,
+        target_id: int | None = None,
+        roles: tuple[int, ...] = (),
+        permissions: int = MEMBER_PERMS,
+        channel_id: int = WATCHED_ID,
+        interaction_type: int = 2,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for an application command (or autocomplete: type 4)."""
+        cmd = next((c for c in self.commands if c["name"] == name), None)
+        data: dict[str, Any] = {
+            "id": cmd["id"] if cmd else str(self.next_id()),
+            "name": name,
+            "type": command_type,
+            "options": options or [],
+            "resolved": resolved or {},
+        }
+        if target_id is not None:
+            data["target_id"] = str(target_id)
+        member = member_payload(user, roles)
+        member["permissions"] = str(permissions)
+        iid = self.next_id()
+        return {
+            "id": str(iid),
+            "application_id": str(APP_ID),
+            "type": interaction_type,
+            "data": data,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(channel_id),
+            "channel": {"id": str(channel_id), "type": self.channels[channel_id]["type"]},
+            "member": member,
+            "token": f"itoken-{iid}",
+            "version": 1,
+            "app_permissions": str(MEMBER_PERMS),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "attachment_size_limit": 25 * 1024 * 1024,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+        }
+
+    def _guild(self) -> dict[str, Any]:
+        return {
+            "id": str(GUILD_ID),
+            "name": "ThreeFold",
+            "icon": None,
+            "owner_id": str(OWNER_ID),
+            "roles": self.roles,
+            "channels": [c for c in self.channels.values() if c["type"] != 11],
+            "threads": [],
+            "members": [member_payload(self.bot_user)],
+            "member_count": 4,
+            "large": False,
+            "unavailable": False,
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "system_channel_flags": 0,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "joined_at": TIMESTAMP,
+        }
+
+    # -- gateway -----------------------------------------------------------------------------
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send one DISPATCH (op 0) to the connected bot."""
+        self._seq += 1
+        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
+        self._sent.append(frame)
+        assert self._ws is not None, "no bot connected"
+        await self._ws.send_str(json.dumps(frame))
+
+    async def reconnect_with_replay(self, replay_last: int) -> None:
+        """Drop the gateway (code 4000, resumable); on RESUME, replay the last N events again."""
+        self._replay = self._sent[-replay_last:]
+        self.ready.clear()
+        assert self._ws is not None
+        await self._ws.close(code=4000, message=b"fake reconnect")
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        self.gateway_queries.append(dict(request.query))
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}))
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            frame = json.loads(msg.data)
+            op, d = frame.get("op"), frame.get("d")
+            if op == 1:
+                await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+            elif op == 2:
+                await self._identify(ws, d)
+            elif op == 6:
+                self.resumes.append(d)
+                for old in getattr(self, "_replay", []):
+                    await self.dispatch(old["t"], old["d"])
+                await self.dispatch("RESUMED", {})
+                self.ready.set()
+        return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> None:
+        self.identify_payloads.append(d)
+        if d.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if self.refuse_intents and d.get("intents", 0) & (1 << 15):
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": self.bot_user,
+                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+                "application": {"id": str(APP_ID), "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            },
+        )
+        await self.dispatch("GUILD_CREATE", self._guild())
+        self.ready.set()
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.attachments.get(request.match_info["key"])
+        if data is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def wait_for_writes(self, count: int, timeout: float = 5.0) -> list[Write]:
+        """Wait until at least `count` writes happened (command syncs not counted)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.posts()) >= count), timeout)
+        return self.posts()
+
+    def posts(self) -> list[Write]:
+        """Writes that post or change content (everything but command syncs)."""
+        return [w for w in self.writes if "/commands" not in w.path]
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        # Interaction callbacks and webhook follow-ups authenticate by the token in the URL.
+        needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
+        if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        body: dict[str, Any] | None = None
+        if request.can_read_body:
+            if request.content_type.startswith("multipart/"):
+                body = await self._multipart(request)
+            else:
+                raw = await request.read()
+                body = json.loads(raw) if raw else None
+        if request.method != "GET":
+            self.writes.append(Write(request.method, path, body, dict(request.query)))
+            async with self._changed:
+                self._changed.notify_all()
+        return self._route(request.method, path, body)
+
+    async def _multipart(self, request: web.Request) -> dict[str, Any]:
+        reader = await request.multipart()
+        body: dict[str, Any] = {"files": []}
+        async for part in reader:
+            if part.name == "payload_json":
+                body.update(json.loads(await part.text()))  # type: ignore[union-attr]
+            else:
+                body["files"].append(getattr(part, "filename", None))
+        return body
+
+    def _route(self, method: str, path: str, body: dict[str, Any] | None) -> web.StreamResponse:
+        parts = path.strip("/").split("/")
+        if path == "/users/@me":
+            return _json(self.bot_user)
+        if path in ("/applications/@me", "/oauth2/applications/@me"):
+            return _json(
+                {
+                    "id": str(APP_ID),
+                    "name": "farmhand",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": False,
+                    "bot_require_code_grant": False,
+                    "owner": user_payload(OWNER_ID, "owner"),
+                    "verify_key": "0" * 64,
+                    "flags": 1 << 19,  # GATEWAY_MESSAGE_CONTENT_LIMITED is irrelevant here
+                }
+            )
+        if path == "/gateway/bot":
+            return _json(
+                {
+                    "url": f"ws://127.0.0.1:{self.port}/gateway",
+                    "shards": 1,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 999,
+                        "reset_after": 0,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
+        if parts[0] == "applications" and parts[-1] == "commands":
+            if method == "PUT":
+                self.command_puts += 1
+                self.commands = [
+                    dict(c, id=str(self.next_id()), application_id=str(APP_ID), version="1")
+                    for c in body or []
+                ]
+            return _json(self.commands)
+        if parts[0] == "channels" and len(parts) == 2:
+            channel = self.channels.get(int(parts[1]))
+            if channel is None:
+                return _json({"message": "Unknown Channel", "code": 10003}, status=404)
+            return _json(channel)
+        if parts[0] == "channels" and parts[2:] == ["messages"] and method == "POST":
+            return _json(self._bot_message(int(parts[1]), body or {}))
+        if parts[0] == "channels" and parts[2:3] == ["messages"] and method == "GET":
+            return self._get_messages(int(parts[1]), parts[3:])
+        if parts[0] == "channels" and ("reactions" in parts or method == "DELETE"):
+            return web.Response(status=204)
+        if path == "/users/@me/channels":
+            dm_id = self.next_id()
+            recipient = user_payload(int((body or {})["recipient_id"]), "someone")
+            self.channels[dm_id] = {
+                "id": str(dm_id),
+                "type": 1,
+                "recipients": [recipient],
+                "last_message_id": None,
+            }
+            return _json(self.channels[dm_id])
+        if parts[0] == "interactions" and parts[-1] == "callback":
+            return _json(self._callback(parts[1], body or {}))
+        if parts[0] == "webhooks" and method == "POST":
+            return _json(self._bot_message(0, body or {}))
+        if parts[0] == "webhooks" and method == "PATCH":
+            return _json(self._bot_message(0, body or {}))
+        return _json({"message": f"fake discord: no route {method} {path}", "code": 0}, status=404)
+
+    def _get_messages(self, channel_id: int, rest: list[str]) -> web.Response:
+        if rest:
+            msg = self.messages.get(int(rest[0]))
+            if msg is None:
+                return _json({"message": "Unknown Message", "code": 10008}, status=404)
+            return _json(msg)
+        found = [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+        return _json(sorted(found, key=lambda m: int(m["id"]), reverse=True)[:100])
+
+    def _bot_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        msg = self.message(
+            channel_id, self.bot_user, body.get("content") or "", guild=channel_id in self.channels
+        )
+        msg["embeds"] = body.get("embeds") or []
+        return msg
+
+    def _callback(self, interaction_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        kind = body.get("type")
+        result: dict[str, Any] = {"interaction": {"id": interaction_id, "type": 2}}
+        data = body.get("data") or {}
+        if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
+            msg = self._bot_message(0, data)
+            result["interaction"].update(
+                response_message_id=msg["id"], response_message_ephemeral=bool(data.get("flags", 0) & 64)
+            )
+            result["resource"] = {"type": 4, "message": msg}
+        elif kind == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+            result["interaction"].update(
+                response_message_loading=True, response_message_ephemeral=bool(data.get("flags", 0) & 64)
+            )
+        return result
+
+
+@contextlib.asynccontextmanager
+async def running_fake(**kwargs: Any):
+    """Start a FakeDiscord for the duration of the block."""
+    fake = FakeDiscord(**kwargs)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
