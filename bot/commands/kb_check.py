@@ -1,0 +1,23 @@
+"""`farmhand kb check [--dir DIR]`: validate the knowledge base, one `file:line: message` per problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from knowledge import check
+from knowledge.loader import ENTRIES_DIR, read_entries
+
+
+def main(args: argparse.Namespace) -> int:
+    directory = args.dir or ENTRIES_DIR
+    problems = check(directory)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    located, _ = read_entries(directory)
+    questions = sum(len(item.entry.questions) for item in located)
+    print(f"ok: {len(located)} entries, {questions} questions in {directory}")
+    return 0
