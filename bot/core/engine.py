@@ -1,0 +1,190 @@
+"""The platform-neutral engine: an `Event` in, a `Decision` (with its reason) out.
+
+Pure and synchronous: the matcher and the detector, no I/O, never sends anything and
+never raises. The rules, in the order they apply:
+
+1. its own posts and other bots' posts: silent;
+2. staff posts are not auto-answered unless `answer_staff` (explicit calls from staff are);
+3. no auto-reply where a staff member or trusted helper already answered;
+4. a post carrying a dump (in its text or an attachment) gets the verdict, and the
+   answer too when its prose asks an on-topic question (or for an explicit call that
+   names an entry);
+5. an explicit call (mention, private message, command) is always answered: the entry
+   it asked for, else the matcher's candidate, else a request for a dump (when it asks
+   about its own machine) or short help;
+6. otherwise only a new topic (or a message in a watched channel) that the matcher
+   finds on topic, with an entry allowed to auto-reply, gets the answer.
+
+`answer_staff` is a constructor option rather than an event field because it is a
+per-platform setting: the service builds one engine per platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.core.models import Action, Decision, Event, EventKind
+from bot.core.paste import split_paste
+from detector import InputRefused, analyze, decode, looks_like_dump
+from detector.model import Verdict
+from knowledge import KnowledgeBase
+from knowledge.model import Entry, Match
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DUMP_BYTES = 10 * 1024 * 1024
+# An explicit call whose candidate scores below this share of the threshold is not about
+# any entry ("@farmhand thanks!"): it gets help instead of a random answer.
+EXPLICIT_FLOOR_SHARE = 0.3
+# "Is my box bare metal?"-style questions with no paste: ask for one.
+_ASKS_ABOUT_OWN_MACHINE = re.compile(
+    r"\b(bare[- ]?metal|virtuali[sz]ed|virtual machine|vm|vps|hypervisor|dmidecode|lscpu|"
+    r"my (server|machine|box|node|hardware|rig)|check|detect(ed)?)\b",
+    re.IGNORECASE,
+)
+
+
+class Engine:
+    """Decides what to do about one event. Build once per platform, call `decide` many times."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        min_score: float | None = None,
+        max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES,
+        answer_staff: bool = False,
+    ) -> None:
+        self.kb = kb
+        self.min_score = min_score
+        self.max_dump_bytes = max_dump_bytes
+        self.answer_staff = answer_staff
+
+    @property
+    def threshold(self) -> float:
+        """The auto-reply score threshold in force."""
+        return self.kb.threshold if self.min_score is None else self.min_score
+
+    def decide(self, event: Event) -> Decision:
+        """The decision for one event, with a one-line reason. Never raises."""
+        try:
+            return self._decide(event)
+        except Exception as exc:  # one bad post must not stop the bot
+            log.exception("engine failed on %s item %s", event.platform, event.item_id)
+            return Decision(Action.SILENT, f"engine error: {type(exc).__name__}")
+
+    def _decide(self, event: Event) -> Decision:
+        author = event.author
+        if author.is_self:
+            return Decision(Action.SILENT, "own post")
+        if author.is_bot:
+            return Decision(Action.SILENT, "posted by another bot")
+        explicit = event.explicit
+        if not explicit and author.is_staff and not self.answer_staff:
+            return Decision(Action.SILENT, "staff post: staff are not auto-answered")
+        if not explicit and event.answered_by_human:
+            return Decision(Action.SILENT, "a staff member or trusted helper already answered here")
+
+        prose, dump, notes = self._split(event)
+        verdict = analyze(dump) if dump else None
+        if verdict is not None:
+            return self._with_verdict(event, prose, verdict, notes)
+        if explicit:
+            return self._explicit(event, prose or event.text, notes)
+        if event.kind is not EventKind.NEW_TOPIC:
+            return Decision(Action.SILENT, f"{event.kind.value} without a dump or a call", notes=notes)
+        match = self.kb.match(prose, threshold=self.min_score)
+        entry = self.kb.get(match.entry) if match.entry else None
+        if match.on_topic and entry is not None and entry.auto_reply:
+            return Decision(
+                Action.ANSWER,
+                f"on topic: {entry.id} (score {match.score:.2f} >= {self.threshold:.2f})",
+                entry=entry,
+                match=match,
+                notes=notes,
+            )
+        return Decision(Action.SILENT, _off_topic_reason(match, self.threshold), match=match, notes=notes)
+
+    def _split(self, event: Event) -> tuple[str, str, tuple[str, ...]]:
+        """(prose, dump, notes): the question, the paste (text and attachments), and caveats."""
+        notes: list[str] = []
+        text = event.text or ""
+        if len(text.encode("utf-8", "ignore")) > self.max_dump_bytes:
+            text = text.encode("utf-8", "ignore")[: self.max_dump_bytes].decode("utf-8", "ignore")
+            notes.append(f"text cut to the first {self.max_dump_bytes} bytes")
+        paste = split_paste(text, looks_like_dump)
+        dumps = [paste.dump] if paste.has_dump else []
+        for att in event.attachments:
+            if att.content is None:
+                notes.append(f"attachment {att.filename!r} was not read")
+                continue
+            try:
+                content = decode(att.content, max_bytes=self.max_dump_bytes)
+            except InputRefused as exc:
+                notes.append(f"attachment {att.filename!r} refused: {exc}")
+                continue
+            if looks_like_dump(content):
+                dumps.append(content)
+            else:
+                notes.append(f"attachment {att.filename!r} does not look like tool output")
+        return paste.prose, "\n\n".join(dumps), tuple(notes)
+
+    def _with_verdict(self, event: Event, prose: str, verdict: Verdict, notes: tuple[str, ...]) -> Decision:
+        entry: Entry | None = None
+        match: Match | None = None
+        if event.requested_entry:
+            entry = self.kb.get(event.requested_entry)
+        elif prose.strip() and event.kind is not EventKind.REPLY:
+            match = self.kb.match(prose, threshold=self.min_score)
+            if match.on_topic and match.entry:
+                entry = self.kb.get(match.entry)
+        what = f"dump: {verdict.verdict} ({verdict.confidence:.2f})"
+        if entry is not None:
+            score = f", score {match.score:.2f}" if match is not None else ""
+            return Decision(
+                Action.BOTH,
+                f"{what} and question: {entry.id}{score}",
+                entry=entry,
+                match=match,
+                verdict=verdict,
+                notes=notes,
+            )
+        return Decision(Action.VERDICT, what, match=match, verdict=verdict, notes=notes)
+
+    def _explicit(self, event: Event, text: str, notes: tuple[str, ...]) -> Decision:
+        call = event.kind.value
+        if event.requested_entry:
+            entry = self.kb.get(event.requested_entry)
+            if entry is not None:
+                return Decision(
+                    Action.ANSWER, f"{call}: requested entry {entry.id}", entry=entry, notes=notes
+                )
+            notes = (*notes, f"unknown entry {event.requested_entry!r}")
+        match = self.kb.match(text, threshold=self.min_score)
+        chosen = match.entry or match.candidate
+        entry = self.kb.get(chosen) if chosen else None
+        if entry is not None and (match.on_topic or match.score >= EXPLICIT_FLOOR_SHARE * self.threshold):
+            return Decision(
+                Action.ANSWER,
+                f"{call}: {entry.id} (score {match.score:.2f})",
+                entry=entry,
+                match=match,
+                notes=notes,
+            )
+        if _ASKS_ABOUT_OWN_MACHINE.search(text):
+            return Decision(
+                Action.ASK_FOR_DUMP,
+                f"{call}: asks about a machine but pasted no dump (score {match.score:.2f})",
+                match=match,
+                notes=notes,
+            )
+        return Decision(
+            Action.HELP, f"{call}: not about any entry (score {match.score:.2f})", match=match, notes=notes
+        )
+
+
+def _off_topic_reason(match: Match, threshold: float) -> str:
+    if match.candidate and match.score >= threshold and not match.on_topic:
+        return f"not auto-answered: {match.candidate} is for explicit calls or the topic gate failed"
+    return f"off topic (score {match.score:.2f} < {threshold:.2f})"
