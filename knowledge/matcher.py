@@ -28,13 +28,13 @@ from knowledge.text import content_words, normalize
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.5
 # Only the head of a post goes through fuzzy matching: titles and first sentences carry
 # the question, and token_set_ratio on a long body would match every short question.
 FUZZY_HEAD_CHARS = 400
 GROUP_CAP = 1.0
 # Weights of the gate score (sum to about 1 for a clear on-topic post).
-W_VIRT, W_FARM, W_COMBO, W_WHY, W_QUESTION, W_FUZZY = 0.30, 0.30, 0.25, 0.30, 0.05, 0.15
+W_VIRT, W_FARM, W_COMBO, W_WHY, W_QUESTION, W_FUZZY = 0.35, 0.35, 0.25, 0.45, 0.05, 0.15
 MIN_GROUP = 0.4  # a cue group counts as present from this summed weight on
 # Entry choice: similarity (0..1) plus ENTRY_BOOST times the entry's cue weight.
 ENTRY_BOOST = 0.5
@@ -66,13 +66,13 @@ class _Hits:
 
 
 def _group(cues: Sequence[signals.Cue], text: str) -> _Hits:
-    names = [c.name for c in cues if c.pattern.search(text)]
+    names = [c.name for c in cues if c.pattern.search(text) and not (c.unless and c.unless.search(text))]
     weight = sum(c.weight for c in cues if c.name in names)
     return _Hits(tuple(names), min(weight, GROUP_CAP))
 
 
 def _any(cues: Sequence[signals.Cue], text: str) -> tuple[str, ...]:
-    return tuple(c.name for c in cues if c.pattern.search(text))
+    return _group(cues, text).names
 
 
 class Matcher:

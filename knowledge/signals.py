@@ -27,12 +27,19 @@ class Cue:
     name: str
     pattern: re.Pattern[str]
     weight: float
+    unless: re.Pattern[str] | None = None  # the cue does not count when this also matches
 
 
-def _cues(*items: tuple[str, str] | tuple[str, str, float]) -> tuple[Cue, ...]:
-    """Compile (name, regex[, weight]) triples; a phrase cue without a weight counts 1.0."""
+def _cues(*items: tuple) -> tuple[Cue, ...]:
+    """Compile (name, regex[, weight[, unless-regex]]); a phrase cue without a weight counts 1.0."""
     return tuple(
-        Cue(item[0], re.compile(item[1]), float(item[2]) if len(item) > 2 else 1.0) for item in items
+        Cue(
+            item[0],
+            re.compile(item[1]),
+            float(item[2]) if len(item) > 2 else 1.0,
+            re.compile(item[3]) if len(item) > 3 else None,
+        )
+        for item in items
     )
 
 
@@ -80,11 +87,11 @@ VIRT: tuple[Cue, ...] = _cues(
 )
 
 FARM: tuple[Cue, ...] = _cues(
-    ("farm", r"\bfarm(?:s|ing|er|ers|ear|en)?\b|\bgranja\b|\bferme\b|\bfarmear\b", 0.6),
+    ("farm", r"\bfarm(?:s|ing|in|er|ers|ear|en|ing)?\b|\bgranja\b|\bferme\b|\bfarmear\b|фарм", 0.6),
     ("zos", r"\bzos\b|\bzero[- ]?os\b|\b0-os\b|\bzeroos\b|\bzos4\b|\bzmachine light\b", 0.6),
     ("3node", r"\b3 ?nodes?\b", 0.6),
-    ("node", r"\bnodes?\b|\bnoeuds?\b|\bnodos?\b|\bknoten\b", 0.4),
-    ("rewards", r"\brewards?\b|\brewarded\b|\brecompensas?\b|\brecompenses?\b|\bbelohnung", 0.4),
+    ("node", r"\bnodes?\b|\bnoeuds?\b|\bnodos?\b|\bknoten\b|\bнод|узел", 0.4),
+    ("rewards", r"\brewards?\b|\brewarded\b|\brecompensas?\b|\brecompenses?\b|\bbelohnung|наград", 0.4),
     ("minting", r"\bmint(?:ing|ed)?\b", 0.4),
     ("tft", r"\btft\b", 0.4),
     ("earn", r"\bearn(?:s|ing)?\b|\bget paid\b|\bpaid\b|\bpayout\b|\bverdienen\b|\bgagner\b|\bganar\b", 0.3),
@@ -94,14 +101,15 @@ FARM: tuple[Cue, ...] = _cues(
 # Any virtualization layer, as one alternation for the phrase cues below.
 _LAYER = (
     r"(?:vms?|vps|virtual\w*|cloud|proxmox|esxi|vmware|hyper-?v|virtual ?box|docker|lxc|containers?|kvm|qemu"
-    r"|guest|truenas|unraid|bhyve|parallels|hetzner cloud|wsl)"
+    r"|guest|truenas|unraid|bhyve|parallels|hetzner cloud|wsl2?|instances?|droplets?|aws|ec2|gcp|azure|vultr|linode"
+    r"|contabo|digital ?ocean|hostinger|ionos|scaleway|google cloud)"
 )
 _NODE = r"(?:zos|zero[- ]?os|0-os|3 ?nodes?|nodes?|farm\w*)"
 
 COMBO: tuple[Cue, ...] = _cues(
     (
         "farm in a vm",
-        r"\bfarm\w* (?:\w+ ){0,4}(?:in|on|with|inside|using|from|under) (?:a |an |my |the )?(?:\w+ )?"
+        r"\bfarm\w* (?:\w+ ){0,4}(?:in|on|with|inside|using|from|under|en|dans|sur|auf|con|als|como) (?:a |an |my |the |una? |une |einer |einem |der )?(?:\w+ )?"
         + _LAYER
         + r"\b",
     ),
@@ -110,7 +118,7 @@ COMBO: tuple[Cue, ...] = _cues(
         "zos in a vm",
         r"\b"
         + _NODE
-        + r" (?:\w+ ){0,3}(?:in|on|inside|as|under|within|into) (?:a |an |my |the )?(?:\w+ )?"
+        + r" (?:\w+ ){0,3}(?:in|on|inside|as|under|within|into|en|dans|sur|auf|como|als) (?:a |an |my |the |una? |une |einer |einem |der )?(?:\w+ )?"
         + _LAYER
         + r"\b",
     ),
@@ -122,6 +130,7 @@ COMBO: tuple[Cue, ...] = _cues(
         + _NODE
         + r"\b",
     ),
+    ("zos vm", r"\b(?:zos|zero[- ]?os|0-os|3 ?node) (?:\w+ ){0,2}" + _LAYER + r"\b"),
     (
         "virtualized flag",
         r"virtuali[sz]ed\W{0,3}(?:yes|true|=\s*true)|(?:no|zero|0) (?:tft|rewards?|minting)\b",
@@ -185,7 +194,12 @@ PLATFORM_NAMES = frozenset(
 
 LOOKALIKE: tuple[Cue, ...] = _cues(
     ("deploy on the grid", r"\bdeploy(?:ed|ing|ment|ments|s)?\b", 0.35),
-    ("dashboard", r"\bdashboard\b|\bplayground\b|\bgridproxy\b|\bgrid ?proxy\b", 0.2),
+    ("dashboard", r"\bdashboard\b|\bplayground\b", 0.1),
+    (
+        "grid services",
+        r"\bgrid ?proxy\b|\bgraphql\b|\bindexer\b|\brmb relay\b|\btfchain (?:node|validator)\b",
+        0.4,
+    ),
     ("terraform", r"\bterraform\b|\bpulumi\b|\bjs-?ng\b|\bgrid ?client\b|\bsdk\b|\btfcmd\b|\btfrobot\b", 0.5),
     ("kubernetes", r"\bkubernetes\b|\bk8s\b|\bk3s\b|\bkubectl\b|\bkubevirt\b|\bworker\b", 0.5),
     ("micro/full vm", r"\b(?:micro|full|grid|threefold) ?vms?\b|\bvm on the (?:grid|tfgrid)\b", 0.5),
@@ -203,6 +217,8 @@ LOOKALIKE: tuple[Cue, ...] = _cues(
         r"|\bmysterium\b|\bmasternodes?\b|\bvalidators?\b|\bsolana\b|\bethereum node\b|\bchia\b|\bnode\.?js\b"
         r"|\bnodeos\b|\bapachecs\b|\bcloudstack\b|\bopenstack\b",
         0.5,
+        # the Presearch bans are part of the decentralization argument itself
+        r"\bbann(?:ed|ing)\b.{0,80}\bpresearch\b|\bpresearch\b.{0,80}\bbann(?:ed|ing)\b",
     ),
     (
         "wallet/bridge",
