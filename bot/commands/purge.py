@@ -1,0 +1,36 @@
+"""`farmhand purge -c CONFIG --user ID`: remove a person's records from the state (privacy requests)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.commands.report import existing_state, load_config_offline
+from bot.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def main(args: argparse.Namespace) -> int:
+    from bot.state import StateError, Store
+
+    user = str(args.user).strip()
+    if not user:
+        print("error: --user needs a user id (forum or Discord)", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config_offline(args.config)
+        path = existing_state(cfg)
+        store = Store(path)
+    except (ConfigError, StateError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        removed = store.purge_user(user)
+    finally:
+        store.close()
+    # Log the count only: the id is the person's, and the log outlives the purge.
+    log.info("purge: removed %d records", removed)
+    print(f"removed {removed} record{'s' if removed != 1 else ''} of user {user} from {path}")
+    return 0

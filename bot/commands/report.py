@@ -1,0 +1,63 @@
+"""`farmhand report -c CONFIG [--since 7d]`: the moderators' markdown digest of the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, Config, ConfigError, load_config
+
+
+def load_config_offline(path: str | Path) -> Config:
+    """Load a config for a command that never connects (report, purge): platform secrets may be absent.
+
+    An admin reading the digest from a shell has the config but usually not the bot's
+    tokens (they live in the service's environment file), and these commands need none.
+    """
+    env = dict(os.environ)
+    for name in (ENV_DISCOURSE_KEY, ENV_DISCORD_TOKEN):
+        if not env.get(name, "").strip():
+            env[name] = "unused-offline"  # placeholder, never sent anywhere
+    return load_config(path, env=env)
+
+
+def existing_state(cfg: Config) -> Path:
+    """The state file, or ValueError (one line) when it does not exist: never create one here."""
+    if not cfg.state_path.is_file():
+        raise ValueError(f"{cfg.state_path}: no state file yet (has the bot run with {cfg.source}?)")
+    return cfg.state_path
+
+
+def main(args: argparse.Namespace) -> int:
+    from bot.ops.report import parse_since, render_digest
+    from bot.state import StateError, Store
+
+    try:
+        cfg = load_config_offline(args.config)
+        since = parse_since(args.since)
+        path = existing_state(cfg)
+        store = Store(path)
+    except (ConfigError, StateError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        records = store.decisions_since(since)
+    finally:
+        store.close()
+    if cfg.min_score is not None:
+        threshold = cfg.min_score
+    else:
+        import knowledge
+
+        threshold = knowledge.default_kb().threshold
+    now = datetime.now(UTC)
+    period = f"{since:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"
+    sys.stdout.write(
+        render_digest(
+            records, title=f"farmhand digest: last {args.since}", threshold=threshold, period=period
+        )
+    )
+    return 0
