@@ -31,7 +31,7 @@ EVERYONE_ROLE_ID = GUILD_ID
 WATCHED_ID = 900_000_000_000_000_100  # text channel
 UNWATCHED_ID = 900_000_000_000_000_101  # text channel
 FORUM_ID = 900_000_000_000_000_102  # forum channel
-TOKEN = "fake-token"  # noqa: S105 (a test value)
+TOKEN = "fake-token"
 TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 
 # Permission bits used below (discord.Permissions): view_channel, send_messages,

@@ -1,0 +1,1 @@
+"""The Discord cogs: auto-replies, commands and context menus, DMs."""

@@ -1,0 +1,184 @@
+"""Auto-replies in watched channels and forum channels, and 🗑 removal of them.
+
+A new message in a watched text channel, or the starter message of a new post in a
+watched forum (the message whose id equals the thread id; the thread is created just
+before it, so replying on THREAD_CREATE would race the author's text), gets at most one
+reply. The message id is claimed in the Store before the first await, so a replayed
+gateway event or a second task never double-replies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.core.models import EventKind
+from bot.discord import convert
+from bot.discord.context import PLATFORM, REPLY_ASKER_KEY, Cooldown, Deps, platform_error, send_reply
+from bot.discord.render import build_reply
+
+log = logging.getLogger(__name__)
+
+REMOVE_EMOJI = frozenset({"🗑", "🗑️"})
+HISTORY_LOOKAHEAD = 20  # messages after the question checked for a human answer
+
+
+class AutoReplyCog(commands.Cog, name="AutoReply"):
+    """Answers on-topic questions in watched channels; lets the asker or a moderator remove the answer."""
+
+    def __init__(self, bot: commands.Bot, deps: Deps, cooldown: Cooldown | None = None) -> None:
+        self.bot = bot
+        self.deps = deps
+        self.cooldown = cooldown or Cooldown(deps.cfg.cooldown_seconds)
+        self.watched = frozenset(deps.cfg.watch_channels)
+
+    async def watched_channel(self, message: discord.Message) -> int | None:
+        """The watched channel (text channel, or the forum of a starter message) this message is in."""
+        channel = message.channel
+        if channel.id in self.watched and not isinstance(
+            channel, discord.Thread | discord.PartialMessageable
+        ):
+            return channel.id
+        if isinstance(channel, discord.Thread):
+            if channel.parent_id in self.watched and message.id == channel.id:
+                return channel.parent_id
+            return None
+        if isinstance(channel, discord.PartialMessageable) and message.id == channel.id:
+            # A starter message whose THREAD_CREATE we missed: look the thread up once.
+            try:
+                fetched = await self.bot.fetch_channel(channel.id)
+            except discord.HTTPException as exc:
+                platform_error(exc)
+                return None
+            if isinstance(fetched, discord.Thread) and fetched.parent_id in self.watched:
+                return fetched.parent_id
+        return None
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Decide about a guild message; reply once when it is an on-topic question in a watched channel."""
+        if message.guild is None or message.author.bot:
+            return
+        me = self.bot.user
+        if me is not None and message.author.id == me.id:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        watched = await self.watched_channel(message)
+        if watched is None or self.deps.store.is_opted_out(PLATFORM, str(message.author.id)):
+            return
+        await self.handle(message, watched)
+
+    async def handle(self, message: discord.Message, watched: int) -> None:
+        """The decision, the claim and the reply for one message in a watched channel."""
+        deps = self.deps
+        event = convert.message_event(
+            message,
+            kind=EventKind.NEW_TOPIC,
+            cfg=deps.cfg,
+            self_id=self.bot.user.id if self.bot.user else None,
+            category=watched,
+        )
+        readable = [
+            a
+            for a in message.attachments
+            if convert.attachment_refusal(a, deps.cfg.max_attachment_bytes) is None
+        ]
+        decision = deps.engine.decide(event)
+        if not decision.posts and not readable:
+            if decision.match is not None and decision.match.candidate:
+                deps.record(event, decision, posted=False)  # near misses help tune the threshold
+            return
+        if not self.cooldown.ready(watched):
+            deps.record(
+                event, decision, posted=False, reason=f"cooldown in channel {watched}: {decision.reason}"
+            )
+            return
+        key = f"msg:{message.id}"
+        # Claim before the first await: a replayed event or a concurrent task gets False here.
+        if not deps.store.claim(PLATFORM, key, where=str(message.channel.id)):
+            log.info("discord: message %s already claimed, not replying again", message.id)
+            return
+        self.cooldown.start(watched)
+        if readable:
+            read = await convert.read_attachments(readable, deps.cfg.max_attachment_bytes)
+            event = dataclasses.replace(event, attachments=read.accepted)
+            decision = deps.engine.decide(event)
+        if decision.posts and await self.human_answered(message):
+            event = dataclasses.replace(event, answered_by_human=True)
+            decision = deps.engine.decide(event)
+        if not decision.posts:
+            self.cooldown.reset(watched)
+            deps.record(event, decision, posted=False)
+            return
+        if deps.shadow:
+            deps.record(event, decision, posted=False, reason=f"shadow: {decision.reason}")
+            return
+        reply = build_reply(decision, auto=True)
+        try:
+            sent = await send_reply(message.channel, reply, reference=message)
+        except discord.HTTPException as exc:
+            kind = platform_error(exc)
+            log.warning("discord: reply to %s in %s failed (%s)", message.id, message.channel.id, kind)
+            deps.store.release(PLATFORM, key)
+            self.cooldown.reset(watched)
+            deps.record(event, decision, posted=False, reason=f"send failed ({kind}): {decision.reason}")
+            return
+        deps.store.mark_posted(PLATFORM, key, str(sent[0].id))
+        for msg in sent:
+            deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=msg.id), str(message.author.id))
+        deps.health.ok(PLATFORM)
+        deps.record(event, decision, posted=True)
+        log.info(
+            "discord: replied to %s in %s",
+            message.id,
+            message.channel.id,
+            extra={
+                "fields": {
+                    "action": decision.action.value,
+                    "entry": decision.entry.id if decision.entry else None,
+                }
+            },
+        )
+
+    async def human_answered(self, message: discord.Message) -> bool:
+        """Whether a moderator/helper spoke after the question, or anyone replied to it directly."""
+        try:
+            async for later in message.channel.history(limit=HISTORY_LOOKAHEAD, after=message):
+                if later.author.bot or later.author.id == message.author.id:
+                    continue
+                ref = later.reference
+                if (ref is not None and ref.message_id == message.id) or convert.is_staff(
+                    later.author, self.deps.cfg
+                ):
+                    return True
+        except discord.HTTPException as exc:  # no Read Message History: assume nobody answered
+            platform_error(exc)
+        return False
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """🗑 on an auto-reply by its asker or a moderator deletes the reply."""
+        if payload.emoji.name not in REMOVE_EMOJI or payload.guild_id is None:
+            return
+        me = self.bot.user
+        if me is not None and payload.user_id == me.id:
+            return
+        asker = self.deps.store.kv_get(REPLY_ASKER_KEY.format(message_id=payload.message_id))
+        if asker is None:
+            return  # not one of our auto-replies
+        if str(payload.user_id) != asker and not convert.is_moderator(payload.member, self.deps.cfg):
+            return
+        target = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(payload.message_id)
+        try:
+            await target.delete()
+        except discord.NotFound:
+            pass  # already gone
+        except discord.HTTPException as exc:
+            platform_error(exc)
+            log.warning("discord: could not delete reply %s: %s", payload.message_id, exc.status)
+            return
+        log.info("discord: removed reply %s on request of %s", payload.message_id, payload.user_id)

@@ -1,0 +1,128 @@
+"""What every cog needs: config, engine, store, health; recording decisions and sending replies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import discord
+
+from bot.config import DiscordConfig
+from bot.core.engine import Engine
+from bot.core.models import Decision, Event
+from bot.discord.render import Reply
+from bot.ops import metrics
+from bot.ops.health import Health
+from bot.state import Store
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+# Store keys: the asker of each auto-reply, so the asker may remove it with 🗑.
+REPLY_ASKER_KEY = "discord:reply-asker:{message_id}"
+NO_PINGS = discord.AllowedMentions.none()
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """The adapter's collaborators, handed to every cog."""
+
+    cfg: DiscordConfig
+    engine: Engine
+    store: Store
+    health: Health
+    shadow: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "shadow" if self.shadow else "live"
+
+    def record(self, event: Event, decision: Decision, *, posted: bool, reason: str | None = None) -> None:
+        """Audit log and metrics for one decision (identifiers and reasons only, never text)."""
+        entry = decision.entry.id if decision.entry is not None else None
+        score = decision.match.score if decision.match is not None else None
+        verdict = decision.verdict.verdict if decision.verdict is not None else None
+        try:
+            self.store.record_decision(
+                platform=PLATFORM,
+                where=event.where,
+                item_id=event.item_id,
+                author_id=event.author.id,
+                kind=event.kind.value,
+                action=decision.action.value,
+                entry=entry,
+                score=score,
+                reason=reason or decision.reason,
+                verdict=verdict,
+                mode=self.mode,
+                url=event.url,
+                posted=posted,
+            )
+        except Exception:  # the audit log must never stop a reply
+            log.exception("discord: could not record decision for %s", event.item_id)
+        metrics.record_decision(PLATFORM, decision.action.value, entry)
+        if posted:
+            metrics.REPLIES.labels(platform=PLATFORM).inc()
+            if verdict is not None:
+                metrics.VERDICTS.labels(kind=verdict).inc()
+            if event.created_at is not None:
+                age = (datetime.now(UTC) - event.created_at).total_seconds()
+                metrics.REPLY_LATENCY.labels(platform=PLATFORM).observe(max(age, 0.0))
+
+
+def platform_error(exc: BaseException) -> str:
+    """Count a Discord API error by kind; return the kind."""
+    if isinstance(exc, discord.Forbidden):
+        kind = "forbidden"
+    elif isinstance(exc, discord.NotFound):
+        kind = "not_found"
+    elif isinstance(exc, discord.HTTPException) and exc.status == 429:
+        kind = "rate_limited"
+    elif isinstance(exc, discord.HTTPException) and exc.status >= 500:
+        kind = "http_5xx"
+    elif isinstance(exc, discord.HTTPException):
+        kind = "http_4xx"
+    else:
+        kind = "other"
+    metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
+    return kind
+
+
+async def send_reply(
+    channel: discord.abc.Messageable, reply: Reply, *, reference: discord.Message | None = None
+) -> list[discord.Message]:
+    """Send a reply as one or more messages; the first answers `reference` without pinging its author."""
+    sent: list[discord.Message] = []
+    chunks = list(reply.chunks) or [""]
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        kwargs: dict[str, object] = {"allowed_mentions": NO_PINGS}
+        if last and reply.embed is not None:
+            kwargs["embed"] = reply.embed
+        if i == 0 and reference is not None:
+            kwargs["reference"] = reference.to_reference(fail_if_not_exists=False)
+            kwargs["mention_author"] = False
+        sent.append(await channel.send(chunk or None, **kwargs))  # type: ignore[arg-type]
+    return sent
+
+
+class Cooldown:
+    """Per-channel cooldown between auto-replies (monotonic clock, in memory)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[int, float] = {}
+
+    def ready(self, channel_id: int) -> bool:
+        last = self._last.get(channel_id)
+        return last is None or self._clock() - last >= self.seconds
+
+    def start(self, channel_id: int) -> None:
+        self._last[channel_id] = self._clock()
+
+    def reset(self, channel_id: int) -> None:
+        self._last.pop(channel_id, None)
