@@ -1,11 +1,24 @@
-"""One place that sets up logging: text by default, one JSON object per line with --log-format json."""
+"""One place that sets up logging: text by default, one JSON object per line with --log-format json.
+
+Whatever the format, the values of the secret environment variables (API key, webhook
+secret, Discord token) are masked in every line, tracebacks included: an exception
+message that quotes a request header or URL must not put a token in the journal.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK
+
+SECRET_ENV = (ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK, ENV_DISCORD_TOKEN)
+MASK = "***"
+MIN_SECRET_LEN = 6  # shorter values would mask ordinary words; real keys are far longer
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,13 +39,59 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """`time level logger: message key=value ...`; the `fields` extra is appended as key=value pairs."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and fields:
+            head, sep, tail = line.partition("\n")  # keep pairs on the message line, before a traceback
+            pairs = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
+            line = f"{head} {pairs}{sep}{tail}"
+        return line
+
+
+def _text_value(value: object) -> str:
+    text = str(value)
+    return (
+        json.dumps(text, ensure_ascii=False)
+        if (not text or any(c.isspace() or c == '"' for c in text))
+        else text
+    )
+
+
+class SecretMasker(logging.Formatter):
+    """Wraps a formatter and replaces known secret values in its output."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
+        for secret in self.secrets:
+            if secret in line:
+                line = line.replace(secret, MASK)
+        return line
+
+
+def secrets_from_env(env: dict[str, str] | None = None) -> list[str]:
+    """The values of the secret variables that are set (to mask them in logs)."""
+    env = dict(os.environ) if env is None else env
+    return [v.strip() for name in SECRET_ENV if (v := env.get(name, "")).strip()]
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Configure the root logger for the CLI (stderr)."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    inner: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
+    handler.setFormatter(SecretMasker(inner, secrets_from_env()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, str(level).upper(), logging.INFO))
