@@ -101,8 +101,10 @@ def read_file(path: Path) -> tuple[Located | None, list[str]]:
     entry_id = text_field("id")
     if entry_id and not ID_RE.match(entry_id):
         problems.append(f"{name}:{lines['id']}: id {entry_id!r} is not kebab-case (a-z, 0-9, -)")
+    # Reported, but the entry is still built so duplicate ids across files are found too.
+    soft: list[str] = []
     if entry_id and path.stem != entry_id:
-        problems.append(f"{name}:{lines['id']}: id {entry_id!r} does not match the file name {path.name!r}")
+        soft.append(f"{name}:{lines['id']}: id {entry_id!r} does not match the file name {path.name!r}")
     title = text_field("title")
     short = text_field("short")
     answer = text_field("answer")
@@ -155,7 +157,7 @@ def read_file(path: Path) -> tuple[Located | None, list[str]]:
             auto_reply = anode.value.lower() in ("true", "yes", "on")
 
     if problems:
-        return None, problems
+        return None, problems + soft
     entry = Entry(
         id=entry_id,
         title=title,
@@ -167,7 +169,7 @@ def read_file(path: Path) -> tuple[Located | None, list[str]]:
         source_file=name,
         auto_reply=auto_reply,
     )
-    return Located(entry, lines, tuple(question_lines)), []
+    return Located(entry, lines, tuple(question_lines)), soft
 
 
 def _link(node: yaml.Node, name: str, problems: list[str]) -> Link | None:
