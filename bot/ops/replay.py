@@ -10,8 +10,8 @@ Reads what an admin can export without the bot:
 
 Only posts the bot could answer on its own count: forum topic starters and Discord
 channel messages. Replies, bot and system posts are skipped (the engine never auto-answers
-them), and each post is matched once per threshold so the table is the matcher's own
-answer, not an estimate.
+them). The threshold table is the matcher's own answer at each threshold, not an
+estimate (see `_on_topic_at`).
 """
 
 from __future__ import annotations
@@ -293,6 +293,28 @@ def _prose(post: ExportPost) -> str:
     return f"{post.title}\n\n{post.text}" if post.title and not post.is_reply else post.text
 
 
+_EDGE = 1e-3  # Match.score is rounded: near a threshold, ask the matcher itself
+
+
+def _on_topic_at(kb: KnowledgeBase, prose: str, thresholds: Iterable[float]) -> dict[float, bool]:
+    """Would the matcher answer `prose` at each threshold? Exact, in about two matcher calls.
+
+    A threshold is a cut-off on the score, so a post off topic at 0 is off topic at
+    every threshold, and one on topic at 0 is on topic wherever its score clears the
+    threshold; only thresholds within rounding distance of the score are asked directly.
+    """
+    base = kb.match(prose, threshold=0.0)
+    out: dict[float, bool] = {}
+    for t in thresholds:
+        if not base.on_topic:
+            out[t] = False
+        elif abs(base.score - t) > _EDGE:
+            out[t] = base.score > t
+        else:
+            out[t] = kb.match(prose, threshold=t).on_topic
+    return out
+
+
 def replay(
     posts: Iterable[ExportPost],
     kb: KnowledgeBase,
@@ -315,8 +337,8 @@ def replay(
             continue
         prose = _prose(post)
         match = kb.match(prose, threshold=threshold)
-        for t in answered_at:
-            answered_at[t] += kb.match(prose, threshold=t).on_topic
+        for t, yes in _on_topic_at(kb, prose, answered_at).items():
+            answered_at[t] += yes
         records.append(
             ReplayRecord(
                 at=post.created_at,

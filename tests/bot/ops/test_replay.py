@@ -125,3 +125,16 @@ def test_replay_command(capsys):
     assert cli(["replay", str(EXPORTS / "nothing-here.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_threshold_counts_equal_asking_the_matcher_at_each_threshold():
+    """The shortcut in the threshold table gives exactly what a full match per threshold gives."""
+    from bot.ops.replay import _on_topic_at
+
+    kb = knowledge.default_kb()
+    texts = [p.text for name in ("posts.jsonl", "discord-channel.json") for p in read_export(EXPORTS / name)]
+    texts += [f"ZOS node in a Proxmox VM?\n\n{p.text}" for p in read_export(EXPORTS / "discourse")]
+    thresholds = [i / 100 for i in range(0, 101)]
+    for text in texts:
+        exact = {t: kb.match(text, threshold=t).on_topic for t in thresholds}
+        assert _on_topic_at(kb, text, thresholds) == exact, text
