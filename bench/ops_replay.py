@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -76,8 +77,6 @@ async def bench_http(rounds: int = 300) -> None:
 
 
 if __name__ == "__main__":
-    print(
-        f"{platform.node() and 'host'}: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
+    print(f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
     bench_replay(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
     asyncio.run(bench_http())
