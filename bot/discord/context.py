@@ -105,7 +105,15 @@ async def send_reply(
         if i == 0 and reference is not None:
             kwargs["reference"] = reference.to_reference(fail_if_not_exists=False)
             kwargs["mention_author"] = False
-        sent.append(await channel.send(chunk or None, **kwargs))  # type: ignore[arg-type]
+        try:
+            sent.append(await channel.send(chunk or None, **kwargs))  # type: ignore[arg-type]
+        except discord.HTTPException as exc:
+            if not sent:
+                raise
+            # Part of the answer is out: report it as posted so nobody re-sends the first part.
+            platform_error(exc)
+            log.warning("discord: reply cut after %d of %d messages (%s)", len(sent), len(chunks), exc.status)
+            break
     return sent
 
 

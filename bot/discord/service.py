@@ -51,12 +51,13 @@ async def run_discord(
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
-            if not runner.done():
-                await bot.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(runner), 10)
             if not bot.is_closed():
-                await bot.close()
+                await bot.close()  # also after a failed start: closes the HTTP session
+            await asyncio.wait({runner}, timeout=10)
+            if not runner.done():
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
         exc = runner.exception() if not runner.cancelled() else None
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             health.error(PLATFORM, "Message Content intent not enabled", disconnected=True)

@@ -15,7 +15,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.core.models import EventKind
+from bot.core.models import Decision, Event, EventKind
 from bot.discord import convert
 from bot.discord.context import PLATFORM, REPLY_ASKER_KEY, Cooldown, Deps, platform_error, send_reply
 from bot.discord.render import build_reply
@@ -103,6 +103,25 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             log.info("discord: message %s already claimed, not replying again", message.id)
             return
         self.cooldown.start(watched)
+        try:
+            await self._after_claim(message, watched, event, decision, readable, key)
+        except Exception:
+            # Unexpected failure before anything was sent: free the claim so a retry may answer.
+            if deps.store.claim_state(PLATFORM, key) == "claimed":
+                deps.store.release(PLATFORM, key)
+            self.cooldown.reset(watched)
+            raise
+
+    async def _after_claim(
+        self,
+        message: discord.Message,
+        watched: int,
+        event: Event,
+        decision: Decision,
+        readable: list[discord.Attachment],
+        key: str,
+    ) -> None:
+        deps = self.deps
         if readable:
             read = await convert.read_attachments(readable, deps.cfg.max_attachment_bytes)
             event = dataclasses.replace(event, attachments=read.accepted)

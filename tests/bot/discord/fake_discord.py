@@ -488,7 +488,13 @@ class FakeDiscord:
             if method == "PUT":
                 self.command_puts += 1
                 self.commands = [
-                    dict(c, id=str(self.next_id()), application_id=str(APP_ID), version="1")
+                    {
+                        "description": "",
+                        **c,
+                        "id": str(self.next_id()),
+                        "application_id": str(APP_ID),
+                        "version": "1",
+                    }
                     for c in body or []
                 ]
             return _json(self.commands)
