@@ -42,9 +42,7 @@ def held_out(post_id: str) -> bool:
 
 
 def throughput(texts: list[str], n: int) -> float:
-    lines = [
-        (json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n").encode() for i in range(n)
-    ]
+    lines = [(json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n").encode() for i in range(n)]
     default_kb()  # start-up is not part of the throughput figure
     out = io.StringIO()
     t0 = time.perf_counter()
@@ -121,7 +119,9 @@ def main() -> int:
     print(f"date {result['date']}  machine {result['machine']}")
     print(f"classify throughput: {result['posts_per_s']} posts/s on one core (target >= 2000)")
     if "startup_classify_s" in result:
-        print(f"start-up: classify {result['startup_classify_s']} s, ask {result['startup_ask_s']} s (target <= 0.5)")
+        print(
+            f"start-up: classify {result['startup_classify_s']} s, ask {result['startup_ask_s']} s (target <= 0.5)"
+        )
     for key in ("own_fixtures", "dev_tune", "dev_held_out", "dev_all"):
         if key in result:
             f = result[key]

@@ -17,6 +17,7 @@ Every decision keeps the cues and the closest paraphrase in `Match.reasons`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ DEFAULT_THRESHOLD = 0.5
 # the question, and token_set_ratio on a long body would match every short question.
 FUZZY_HEAD_CHARS = 400
 GROUP_CAP = 1.0
+FUZZY_CUTOFF = 50.0
 # Weights of the gate score (sum to about 1 for a clear on-topic post).
 W_VIRT, W_FARM, W_COMBO, W_WHY, W_QUESTION, W_FUZZY = 0.35, 0.35, 0.25, 0.45, 0.05, 0.15
 MIN_GROUP = 0.4  # a cue group counts as present from this summed weight on
@@ -65,10 +67,27 @@ class _Hits:
     weight: float
 
 
+_ANY: dict[int, re.Pattern[str]] = {}
+
+
+def _any_of(cues: Sequence[signals.Cue]) -> re.Pattern[str]:
+    """One alternation of a whole group: a single scan rules out most groups on most posts."""
+    key = id(cues)
+    pattern = _ANY.get(key)
+    if pattern is None:
+        pattern = _ANY[key] = re.compile("|".join(f"(?:{c.pattern.pattern})" for c in cues))
+    return pattern
+
+
 def _group(cues: Sequence[signals.Cue], text: str) -> _Hits:
+    if len(cues) > 2 and not _any_of(cues).search(text):
+        return _NO_HITS
     names = [c.name for c in cues if c.pattern.search(text) and not (c.unless and c.unless.search(text))]
     weight = sum(c.weight for c in cues if c.name in names)
     return _Hits(tuple(names), min(weight, GROUP_CAP))
+
+
+_NO_HITS = _Hits((), 0.0)
 
 
 def _any(cues: Sequence[signals.Cue], text: str) -> tuple[str, ...]:
@@ -166,7 +185,10 @@ class Matcher:
         if not head:
             return None, 0.0, per_entry
         best_i, best = None, 0.0
-        for _choice, s, i in process.extract(head, self._questions, scorer=fuzz.token_set_ratio, limit=None):
+        # The cut-off lets rapidfuzz skip hopeless pairs early; below it a question says nothing.
+        for _choice, s, i in process.extract_iter(
+            head, self._questions, scorer=fuzz.token_set_ratio, score_cutoff=FUZZY_CUTOFF
+        ):
             owner = self._owner[i]
             if s > per_entry.get(owner, 0.0):
                 per_entry[owner] = s
@@ -175,17 +197,15 @@ class Matcher:
         return best_i, best, per_entry
 
     def _choose(self, text: str, per_entry: dict[str, float], reasons: list[str]) -> str | None:
-        best_id, best = None, -1.0
+        best_id, best, names = None, -1.0, ()
         for e in self.entries:
             sim = per_entry.get(e.id, 0.0) / 100.0
             cues = signals.ENTRY_CUES.get(e.id, ())
             hits = _group(cues, text) if cues else _Hits((), 0.0)
             total = sim + ENTRY_BOOST * hits.weight + (DEFAULT_PRIOR if e.id == DEFAULT_ENTRY else 0.0)
             if total > best:
-                best_id, best = e.id, total
+                best_id, best, names = e.id, total, hits.names
         if best_id is not None:
-            cues = signals.ENTRY_CUES.get(best_id, ())
-            names = _group(cues, text).names if cues else ()
             reasons.append(f"entry {best_id}" + (f" (cues: {', '.join(names)})" if names else ""))
         return best_id
 

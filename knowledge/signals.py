@@ -228,7 +228,7 @@ LOOKALIKE: tuple[Cue, ...] = _cues(
     ),
     (
         "bios setting",
-        r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|/dev/kvm|\bhyper-?threading\b",
+        r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|\bdev/kvm|\bhyper-?threading\b",
         0.45,
     ),
     (
@@ -244,7 +244,7 @@ ENTRY_CUES: dict[str, tuple[Cue, ...]] = {
     "why-decentralization": _cues(
         (
             "decentralization",
-            r"decentrali[sz]|\bbann?(?:ed|ing)?\b|\bkick(?:ed)? out\b|\bterms of service\b"
+            r"\bdecentrali[sz]|\bbann?(?:ed|ing)?\b|\bkick(?:ed)? out\b|\bterms of service\b"
             r"|\btos\b|\bwho owns\b|\bbig tech\b|\bprovider\b.{0,30}\b(?:shut|ban|block)",
             1.0,
         ),
@@ -306,7 +306,7 @@ ENTRY_CUES: dict[str, tuple[Cue, ...]] = {
         ("container", r"\bdocker\w*\b|\blxc\b|\blxd\b|\bpodman\b|\bcontainers?\b|\bwsl2?\b", 0.8),
     ),
     "bios-virtualization": _cues(
-        ("bios", r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|/dev/kvm", 0.9),
+        ("bios", r"\bbios\b|\buefi\b|\bvt-?[xd]\b|\bsvm\b|\bamd-?v\b|\bdev/kvm", 0.9),
     ),
     "wrongly-flagged": (),
     "vm-farming": _cues(
