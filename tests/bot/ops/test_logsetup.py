@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-
 from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY
 from bot.logsetup import MASK, setup_logging
 
 KEY = "a1b2c3d4e5f6-discourse-key"
 TOKEN = "MTIzNDU2.discord.token-value"
-
-
-@pytest.fixture(autouse=True)
-def _restore_root():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _emit(monkeypatch, capsys, fmt: str) -> str:
