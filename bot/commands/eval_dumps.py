@@ -1,0 +1,100 @@
+"""`farmhand eval dumps MANIFEST.jsonl [--json]`: accuracy of the detector on labelled dumps.
+
+Each manifest line: `{"file": ..., "truth": "bare-metal"|"virtual"|"container", ...}`, and
+optionally `expected_virt_what_output` (a list; non-empty means Zero OS flags the node).
+Prints accuracy, the confusion between classes, bare-metal <-> virtual errors, the
+inconclusive rate, the misses, and how often `zos_flags_virtual` agrees with virt-what.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from detector import InputRefused, analyze, decode
+
+CLASSES = ("bare-metal", "virtual", "container", "inconclusive")
+
+
+def evaluate(manifest: Path) -> dict[str, Any]:
+    """Run the detector over every file in a manifest and return the figures."""
+    rows = []
+    for n, raw in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{manifest}:{n}: not JSON ({exc.msg})") from None
+        path = manifest.parent / item["file"]
+        try:
+            text = decode(path.read_bytes())
+        except (OSError, InputRefused) as exc:
+            raise ValueError(f"{manifest}:{n}: {item['file']}: {exc}") from None
+        v = analyze(text)
+        expected_vw = item.get("expected_virt_what_output")
+        rows.append(
+            {
+                "file": item["file"],
+                "truth": item["truth"],
+                "got": v.verdict,
+                "hypervisor": v.hypervisor,
+                "provider": v.provider,
+                "confidence": round(v.confidence, 2),
+                "zos": v.zos_flags_virtual,
+                "zos_expected": (len(expected_vw) > 0) if isinstance(expected_vw, list) else None,
+            }
+        )
+    total = len(rows)
+    right = sum(r["truth"] == r["got"] for r in rows)
+    confusion = Counter((r["truth"], r["got"]) for r in rows)
+    bm_virtual = [r for r in rows if {r["truth"], r["got"]} == {"bare-metal", "virtual"}]
+    zos_rows = [r for r in rows if r["zos_expected"] is not None]
+    zos_agree = sum(r["zos"] == r["zos_expected"] for r in zos_rows)
+    return {
+        "total": total,
+        "correct": right,
+        "accuracy": right / total if total else 0.0,
+        "inconclusive_rate": sum(r["got"] == "inconclusive" for r in rows) / total if total else 0.0,
+        "bare_metal_virtual_errors": len(bm_virtual),
+        "confusion": {f"{t}->{g}": c for (t, g), c in sorted(confusion.items())},
+        "zos_checked": len(zos_rows),
+        "zos_agree": zos_agree,
+        "zos_null": sum(r["zos"] is None for r in zos_rows),
+        "misses": [r for r in rows if r["truth"] != r["got"]],
+        "zos_misses": [r for r in zos_rows if r["zos"] != r["zos_expected"]],
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of `farmhand eval dumps`."""
+    try:
+        figures = evaluate(Path(args.path))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps(figures, indent=2))
+        return 0
+    f = figures
+    print(f"dumps: {f['total']}  correct: {f['correct']}  accuracy: {f['accuracy']:.1%}")
+    print(
+        f"inconclusive: {f['inconclusive_rate']:.1%}  bare-metal<->virtual errors: {f['bare_metal_virtual_errors']}"
+    )
+    print("confusion (truth -> verdict):")
+    for pair, count in f["confusion"].items():
+        print(f"  {pair}: {count}")
+    if f["zos_checked"]:
+        print(
+            f"zos_flags_virtual agrees with virt-what output: {f['zos_agree']}/{f['zos_checked']}"
+            f" ({f['zos_null']} undecided)"
+        )
+    for r in f["misses"]:
+        print(f"  MISS {r['file']}: truth {r['truth']}, got {r['got']} ({r['confidence']})")
+    for r in f["zos_misses"]:
+        print(f"  ZOS  {r['file']}: expected {r['zos_expected']}, got {r['zos']}")
+    return 0

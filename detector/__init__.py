@@ -1,0 +1,282 @@
+"""Judge a pasted hardware dump: bare metal, virtual machine or container — with evidence.
+
+Pure library: text in, `Verdict` out. No network, no disk (except reading its own
+`signatures.yaml`), no platform code. Pipeline: `segment` (clean and split the paste per
+tool) -> `parsers` (one total parser per tool: text -> facts) -> `rules` (facts and raw
+lines -> evidence, via `signatures.yaml`) -> `verdict` (fixed precedence).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import BinaryIO
+
+from detector.model import Evidence, InputRefused, Verdict
+from detector.redact import redact
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Evidence",
+    "InputRefused",
+    "Verdict",
+    "analyze",
+    "decode",
+    "looks_like_dump",
+    "missing_commands",
+    "read_limited",
+    "redact",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES: int = 10 * 1024 * 1024
+
+# Tools whose raw lines are scanned against line signatures.
+_LINE_TOOLS = frozenset(("dmesg", "lspci", "lsusb", "lsmod", "other"))
+_SOURCE_NAMES = {
+    "systemd_detect_virt": "systemd-detect-virt",
+    "virt_what": "virt-what",
+    "cpuid": "virt-what-cpuid-helper",
+    "dmi_sysfs": "sysfs-dmi",
+    "proc_status": "proc-status",
+    "fetch": "neofetch",
+}
+_COMMANDS = {
+    "dmidecode": "sudo dmidecode -t system",
+    "lscpu": "lscpu",
+    "systemd_detect_virt": "systemd-detect-virt",
+    "virt_what": "sudo virt-what",
+    "lspci": "lspci -nn",
+    "dmesg": "sudo dmesg | grep -i -e hypervisor -e DMI:",
+    "cgroup": "cat /proc/1/cgroup",
+}
+_BINARY_MAGIC = (b"\x7fELF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ")
+
+
+def _limit_text(max_bytes: int) -> str:
+    if max_bytes >= 1024 * 1024:
+        return f"{max_bytes / (1024 * 1024):g} MB"
+    return f"{max_bytes} bytes"
+
+
+def read_limited(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read at most max_bytes+1 bytes; raise InputRefused when there is more (the rest is never read)."""
+    chunks: list[bytes] = []
+    remaining = max_bytes + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:
+        raise InputRefused(f"input is larger than the {_limit_text(max_bytes)} limit")
+    return data
+
+
+def _utf16_guess(head: bytes) -> str | None:
+    """UTF-16 without a BOM: ASCII text leaves every other byte zero."""
+    if len(head) < 8:
+        return None
+    even = head[0::2].count(0) / max(len(head[0::2]), 1)
+    odd = head[1::2].count(0) / max(len(head[1::2]), 1)
+    if odd > 0.4 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.4 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Bytes of a paste or attachment -> text (UTF-8, UTF-16 with BOM or by shape, else latin-1).
+
+    Raises InputRefused (one-line message) for binary data or data over max_bytes.
+    """
+    if len(data) > max_bytes:
+        raise InputRefused(f"input is larger than the {_limit_text(max_bytes)} limit")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputRefused("binary file (NUL bytes / not text)") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    guess = _utf16_guess(data[:4096])
+    if guess:
+        try:
+            return data.decode(guess)
+        except UnicodeDecodeError:
+            pass
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
+        raise InputRefused("binary file (NUL bytes / not text)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    head = text[:8192]
+    if head:
+        controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\n\r\t\x1b\x0c")
+        if controls / len(head) > 0.1:
+            raise InputRefused("binary file (NUL bytes / not text)")
+    if "\x00" in text:
+        # /proc/1/environ pasted raw: NULs separate variables.
+        text = text.replace("\x00", "\n")
+    return text
+
+
+_DUMP_STRONG = re.compile(
+    r"(?im)^[ \t]*(?:"
+    r"Handle 0x[0-9a-f]{4}, DMI type|#[ \t]*dmidecode[ \t]+\d|SMBIOS \d[\d.]* present"
+    r"|Hypervisor vendor:[ \t]*\S|Virtualization type:[ \t]*\S|Virtualization:[ \t]*(?:VT-x|AMD-V|kvm|vm|qemu|vmware|none|microsoft|oracle|xen|docker|lxc|wsl)\b"
+    r"|\[[ \t]*\d+\.\d{6}\][ \t]"
+    r"|(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t]+(?:Host bridge|VGA|Ethernet|PCI bridge|ISA bridge|SATA|Network|Non-Volatile|USB controller|Audio|IDE|SCSI|RAID|System peripheral|Unclassified|Communication|Serial|SMBus|Signal|Bridge|Memory controller|Display|3D)"
+    r"|Bus[ \t]+\d{3}[ \t]+Device[ \t]+\d{3}:[ \t]+ID[ \t]+[0-9a-f]{4}:[0-9a-f]{4}"
+    r"|\d+:[ \t]+[\w@.-]+:[ \t]+<[A-Z,_]+>"
+    r"|\d+:[\w,=]*:/\S*$"
+    r"|flags[ \t]*:[ \t]*fpu\b|processor[ \t]*:[ \t]*\d+[ \t]*$|vendor_id[ \t]*:[ \t]*\S"
+    r"|Static hostname:|/sys/class/dmi/id/\w+:|container=\w+"
+    r"|(?:KVMKVMKVM|VMwareVMware|XenVMMXenVMM|Microsoft Hv)[ \t]*$"
+    r")"
+)
+_DUMP_KV = re.compile(
+    r"(?im)^[ \t]*(?:Manufacturer|Product Name|Vendor|Version|Family|Serial Number|UUID|Architecture|"
+    r"CPU\(s\)|Model name|CPU op-mode\(s\)|Byte Order|Thread\(s\) per core|Socket\(s\)|BIOS Vendor ID|"
+    r"Chassis|Kernel|Operating System|Hardware Vendor|Hardware Model|Board Name|sys_vendor|product_name)"
+    r"[ \t]*:[ \t]*\S[^\n]*$"
+)
+_SDV_PROMPT = re.compile(
+    r"(?im)^[^\n]{0,80}?(?:[$#%>][ \t]*|^)(?:sudo[ \t]+)?(?:systemd-detect-virt|virt-what|dmidecode|lscpu|lspci|"
+    r"lsusb|hostnamectl|dmesg|uname|cat[ \t]+/proc/|lshw|inxi|neofetch|fastfetch|ip[ \t]+(?:a|link)|ifconfig|"
+    r"lsblk|smartctl|hdparm)\b[^\n]*\n[ \t]*\S"
+)
+
+
+def looks_like_dump(text: str) -> bool:
+    """Does this post carry tool output (not just words about tools)? Cheap: a few regex searches."""
+    try:
+        head = text[:200_000]
+        if "\n" not in head.strip() and len(head) > 120:
+            from detector.segment import unflatten
+
+            head = unflatten(head)
+        if _DUMP_STRONG.search(head):
+            return True
+        if _SDV_PROMPT.search(head):
+            return True
+        return len(_DUMP_KV.findall(head)) >= 2
+    except Exception:  # a predicate must never take the bot down
+        log.exception("looks_like_dump failed")
+        return False
+
+
+def missing_commands(
+    tools_seen: set[str], verdict: str, flags: dict[str, bool] | None = None
+) -> tuple[str, ...]:
+    """What to paste next, given which tools the paste already had and how weak the verdict is."""
+    flags = flags or {}
+    out: list[str] = []
+    if flags.get("windows"):
+        out.append("boot a Linux live USB on the machine, then paste: sudo dmidecode -t system; lscpu")
+    if flags.get("dmi_unavailable") and "cgroup" not in tools_seen:
+        out.append("cat /proc/1/cgroup")
+    order = ("dmidecode", "lscpu", "systemd_detect_virt", "virt_what", "lspci", "dmesg")
+    for tool in order:
+        if tool not in tools_seen:
+            out.append(_COMMANDS[tool])
+    if verdict == "inconclusive" and not out:
+        out.append("sudo dmidecode -t system -t bios -t baseboard")
+    return tuple(out[:4])
+
+
+def analyze(text: str) -> Verdict:
+    """Judge a paste. Never raises: on any internal error the verdict is inconclusive."""
+    try:
+        return _analyze(text if isinstance(text, str) else str(text))
+    except Exception as exc:  # the last guard: a bug must not become a traceback for a user
+        log.exception("detector failed")
+        return Verdict(
+            verdict="inconclusive",
+            missing=("sudo dmidecode -t system", "lscpu", "systemd-detect-virt"),
+            notes=(f"internal error while reading the paste ({type(exc).__name__}); please report it",),
+        )
+
+
+def _analyze(text: str) -> Verdict:
+    from detector import rules, segment, verdict
+    from detector.parsers import registry, safe_parse
+
+    norm = segment.normalize(text)
+    sections = segment.split(norm)
+    parsers = registry()
+    facts = []
+    source_of: dict[int, str] = {}
+    hits: list[rules.Hit] = []
+    tools_seen: set[str] = set()
+    flags: dict[str, bool] = {}
+    for sec in sections:
+        source = _SOURCE_NAMES.get(sec.tool, sec.tool)
+        if sec.tool == "other" and sec.command:
+            source = sec.command.split()[-1][:60] if sec.command.split() else "other"
+        fn = parsers.get(sec.tool)
+        if sec.tool == "dmidecode" and sec.command and "/sys/" in sec.command:
+            fn = parsers["dmi_sysfs"]
+        parsed = safe_parse(fn, sec.text, sec.start, sec.command) if fn else None
+        new_facts = list(parsed.facts) if parsed else []
+        if sec.tool in ("dmesg", "other"):
+            new_facts += rules.dmi_line_facts(sec.text, sec.start)
+        for f in new_facts:
+            source_of[len(facts)] = source
+            facts.append(f)
+        if sec.tool in _LINE_TOOLS:
+            hits += rules.scan_lines(sec.tool, sec.text, sec.start, source, sec.command)
+        if new_facts or sec.tool != "other":
+            tools_seen.add(sec.tool)
+    hits = rules.match_facts(facts, source_of) + hits
+    # A cut-off flags line proves nothing by what it lacks.
+    partial = {f.line for f in facts if f.key == "cpu.flags_partial"}
+    hits = [h for h in hits if not (h.sig.id == "cpu-flags-no-hypervisor" and h.line in partial)]
+    hits += rules.scan_lines("*", norm, 1, "paste", None)
+
+    fact_keys = {f.key for f in facts}
+    flags["dmi_unavailable"] = "dmi.unavailable" in fact_keys and not any(
+        k.startswith(("system.", "bios.")) for k in fact_keys
+    )
+    flags["windows"] = "windows" in tools_seen
+    if "cpu.flags" in fact_keys or "cpu.hypervisor_vendor" in fact_keys:
+        tools_seen.add("lscpu")
+    if any(k.startswith("system.") for k in fact_keys):
+        tools_seen.add("dmidecode")
+    if "virt_what.output" in fact_keys or "virt_what.empty" in fact_keys:
+        tools_seen.add("virt_what")
+    if "virt.detected" in fact_keys:
+        tools_seen.add("systemd_detect_virt")
+
+    context = {"host_capability": any(h.sig.points_to == "host-capability" for h in hits)}
+    v = verdict.decide(hits, context)
+
+    zos = _zos_flags(v.verdict, v.confidence, hits, fact_keys)
+    missing: tuple[str, ...] = ()
+    if v.verdict == "inconclusive" or v.confidence < 0.75 or flags["windows"]:
+        missing = missing_commands(tools_seen, v.verdict, flags)
+    elif zos is None:
+        missing = ("sudo virt-what",)
+    from dataclasses import replace
+
+    return replace(v, zos_flags_virtual=zos, missing=missing)
+
+
+def _zos_flags(kind: str, confidence: float, hits: list, fact_keys: set[str]) -> bool | None:
+    """Would Zero OS's boot check (`virt-what` prints anything) flag this machine?"""
+    if "virt_what.output" in fact_keys:
+        return True
+    if "virt_what.empty" in fact_keys:
+        return False
+    if any(h.sig.virt_what and h.sig.weight >= 0.6 for h in hits):
+        return True
+    if kind in ("virtual", "container") and confidence >= 0.6:
+        return True
+    if kind == "bare-metal":
+        return False
+    return None

@@ -1,0 +1,30 @@
+"""neofetch / fastfetch / screenfetch: `Host: KVM/QEMU (Standard PC (i440FX + PIIX, 1996) pc-i440fx-6.2)`,
+`Host: PowerEdge R720`, `Kernel: 6.1.0-13-amd64`, `CPU: ...`. Returns `system.dmi_line`
+(the Host line: vendor and product together), `kernel.release`, `cpu.model`.
+"""
+
+from __future__ import annotations
+
+from detector.parsers import Fact, Parsed
+
+_KEYS = {"host": "system.dmi_line", "kernel": "kernel.release", "cpu": "cpu.model"}
+
+
+def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
+    """fetch text -> facts."""
+    facts: list[Fact] = []
+    for i, raw in enumerate(text.split("\n")[:200]):
+        # The logo sits left of the fields; the field is the last `Key: value` on the line.
+        idx = -1
+        for name in ("Host:", "Kernel:", "CPU:"):
+            j = raw.find(name)
+            if j >= 0:
+                idx = j
+                break
+        if idx < 0:
+            continue
+        key, _, value = raw[idx:].partition(":")
+        k = _KEYS.get(key.strip().lower())
+        if k and value.strip():
+            facts.append(Fact(k, value.strip(), start + i, raw))
+    return Parsed(tuple(facts))

@@ -1,0 +1,280 @@
+"""Split a pasted message into per-tool sections.
+
+A paste is any mix of command outputs, with or without shell prompts, inside ```
+fences, with ANSI colours, CRLF, tabs turned into spaces, or even with all newlines
+flattened into single spaces by a chat client. `normalize()` cleans that up without
+changing the line count (so evidence can quote the user's own line numbers), and
+`split()` cuts the text into `Section`s, each with the tool it came from.
+
+Boundaries come from two places, checked line by line in one regex pass:
+prompt lines (`$ lscpu`, `root@host:~# dmidecode -t system`, `PS C:\\> systeminfo`)
+name the tool explicitly; without prompts, content markers (`Handle 0x0001, DMI type`,
+`Architecture:`, `processor : 0`, `[    0.000000]`, `00:02.0 VGA ...`) start a section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# ANSI CSI/OSC sequences: colours from `ls --color`, `inxi`, `neofetch`, journalctl.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_FENCE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Which command words name which tool. Checked in order; the first hit wins.
+_COMMAND_TOOLS: tuple[tuple[str, str], ...] = (
+    ("virt-what-cpuid-helper", "cpuid"),
+    ("virt-what", "virt_what"),
+    ("systemd-detect-virt", "systemd_detect_virt"),
+    ("dmidecode", "dmidecode"),
+    ("/sys/class/dmi", "dmi_sysfs"),
+    ("/sys/devices/virtual/dmi", "dmi_sysfs"),
+    ("lscpu", "lscpu"),
+    ("cpuinfo", "cpuinfo"),
+    ("lspci", "lspci"),
+    ("lsusb", "lsusb"),
+    ("lshw", "lshw"),
+    ("inxi", "inxi"),
+    ("neofetch", "fetch"),
+    ("fastfetch", "fetch"),
+    ("screenfetch", "fetch"),
+    ("hostnamectl", "hostnamectl"),
+    ("dmesg", "dmesg"),
+    ("journalctl", "dmesg"),
+    ("cgroup", "cgroup"),
+    ("environ", "environ"),
+    ("/status", "proc_status"),
+    ("lsmod", "lsmod"),
+    ("uname", "uname"),
+    ("/proc/version", "uname"),
+    ("ifconfig", "ip"),
+    ("ip link", "ip"),
+    ("ip l", "ip"),
+    ("ip a", "ip"),
+    ("ip -", "ip"),
+    ("lsblk", "disks"),
+    ("smartctl", "disks"),
+    ("hdparm", "disks"),
+    ("by-id", "disks"),
+    ("systeminfo", "windows"),
+    ("get-computerinfo", "windows"),
+    ("get-ciminstance", "windows"),
+    ("wmic", "windows"),
+    ("coreinfo", "windows"),
+    ("msinfo32", "windows"),
+)
+
+# Commands we know that have no structured parser; their lines are still scanned.
+_KNOWN_COMMANDS = (
+    "cat",
+    "ls",
+    "grep",
+    "sudo",
+    "tr",
+    "find",
+    "head",
+    "tail",
+    "systemctl",
+    "docker",
+    "podman",
+    "lxc",
+    "virsh",
+    "qm",
+    "pct",
+    "xl",
+    "free",
+    "df",
+    "ip",
+    "lsmod",
+    "uptime",
+    "hostname",
+    "whoami",
+    "id",
+)
+
+# Prompt lines: `$ cmd`, `user@host:~$ cmd`, `[user@host dir]# cmd`, `host% cmd`, `PS C:\> cmd`,
+# `C:\Users\me> cmd`. A bare `# ...` counts only when a known command follows, because
+# dmidecode prints `# dmidecode 3.3` and s390 cpuinfo has `# processors : 1`.
+_PROMPT = re.compile(
+    r"""^[ \t]*(?:
+        (?:\([\w.-]+\)[ \t]*)?(?:\[?[\w.-]+@[\w.-]+[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|\$|%|❯|➜[^\n]{0,40}?\s)
+        |PS[ \t][A-Za-z]:[^\n>]{0,80}>
+        |[A-Za-z]:\\[^\n>]{0,80}>
+    )[ \t]+(?P<cmd>\S[^\n]*)$""",
+    re.VERBOSE,
+)
+_ROOT_PROMPT = re.compile(r"^[ \t]*#[ \t]+(?P<cmd>(?:sudo[ \t]+)?(?P<word>[\w./-]+)[^\n]*)$")
+
+# Content markers: a line that starts a tool's output even without a prompt.
+_MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^#[ \t]*dmidecode[ \t]+\d"), "dmidecode"),
+    (
+        re.compile(r"^(?:Handle 0x[0-9A-Fa-f]{4}, DMI type|SMBIOS \d[\d.]* present|Getting SMBIOS data)"),
+        "dmidecode",
+    ),
+    (re.compile(r"^[ \t]*Architecture:[ \t]+\S"), "lscpu"),
+    (re.compile(r"^(?:processor[ \t]*:[ \t]*\d|vendor_id[ \t]*:|cpu[ \t]+:[ \t]*POWER)"), "cpuinfo"),
+    (re.compile(r"^\[[ \t]*\d+\.\d+\][ \t]"), "dmesg"),
+    (re.compile(r"^[A-Z][a-z]{2}[ \t]+\d{1,2}[ \t]+\d\d:\d\d:\d\d[ \t]+\S+[ \t]+kernel:"), "dmesg"),
+    (re.compile(r"^(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t]+[A-Z]"), "lspci"),
+    (re.compile(r"^Bus[ \t]+\d{3}[ \t]+Device[ \t]+\d{3}:[ \t]+ID[ \t]"), "lsusb"),
+    (re.compile(r"^\d+:[ \t]+[\w@.:-]+:[ \t]+<"), "ip"),
+    (re.compile(r"^[ \t]*Static hostname:"), "hostnamectl"),
+    (re.compile(r"^\d+:[\w,=]*:/"), "cgroup"),
+    (re.compile(r"^Linux[ \t]+\S+[ \t]+\d+\.\d+[\w.+-]*[ \t]"), "uname"),
+    (re.compile(r"^Linux version[ \t]+\d"), "uname"),
+    (re.compile(r"^(?:System|Machine):[ \t]+(?:Host|Kernel|Type):"), "inxi"),
+    (re.compile(r"^Module[ \t]+Size[ \t]+Used by"), "lsmod"),
+    (re.compile(r"^Host Name:[ \t]+\S"), "windows"),
+    (re.compile(r"^OS Name:[ \t]+Microsoft"), "windows"),
+)
+
+# Keys that begin a new line in a flattened paste (newlines turned into spaces).
+_FLAT_KEYS = (
+    "Handle 0x",
+    "BIOS Information",
+    "System Information",
+    "Base Board Information",
+    "Chassis Information",
+    "Processor Information",
+    "Vendor:",
+    "Manufacturer:",
+    "Product Name:",
+    "Version:",
+    "Serial Number:",
+    "UUID:",
+    "Family:",
+    "SKU Number:",
+    "Type:",
+    "Architecture:",
+    "CPU op-mode",
+    "CPU(s):",
+    "Vendor ID:",
+    "Model name:",
+    "Hypervisor vendor:",
+    "Virtualization type:",
+    "Virtualization:",
+    "Flags:",
+    "processor :",
+    "processor\t:",
+    "vendor_id",
+    "model name",
+    "flags",
+    "Static hostname:",
+    "Chassis:",
+    "Machine ID:",
+    "Boot ID:",
+    "Operating System:",
+    "Kernel:",
+    "Hardware Vendor:",
+    "Hardware Model:",
+    "Firmware Version:",
+    "Host:",
+)
+_FLAT_SPLIT = re.compile(
+    r"[ \t]+(?=(?:"
+    + "|".join(re.escape(k) for k in _FLAT_KEYS)
+    + r")|\$[ \t]|\[[ \t]*\d+\.\d{6}\]|(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t][A-Z]|Bus \d{3} Device)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A block of the paste that one tool printed."""
+
+    tool: str  # parser name: "dmidecode", "lscpu", ... or "other"
+    command: str | None  # the prompt's command, when the paste had one
+    start: int  # 1-based line number (in the normalized paste) of `text`'s first line
+    text: str  # the block's lines, joined with "\n"
+
+
+def normalize(text: str) -> str:
+    """Clean a paste without changing its line count: BOM, CRLF, ANSI, fences, control chars."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "```" in text or "~~~" in text:
+        text = _FENCE.sub("", text)
+    text = _CTRL.sub("", text)
+    if "\xa0" in text:
+        text = text.replace("\xa0", " ")
+    if text.count("\n") <= 2 and len(text) > 120:
+        text = unflatten(text)
+    return text
+
+
+def unflatten(text: str) -> str:
+    """Re-insert newlines before known keys when a chat client squashed a paste to one line."""
+    # A fence on one line (```text ... ```) leaves its markers inside the line.
+    text = text.replace("```", " ")
+    return _FLAT_SPLIT.sub("\n", text)
+
+
+def _tool_for_command(cmd: str) -> str:
+    low = cmd.lower()
+    for needle, tool in _COMMAND_TOOLS:
+        if needle in low:
+            return tool
+    return "other"
+
+
+def prompt_command(line: str) -> str | None:
+    """The command on a shell prompt line, or None if the line is not a prompt."""
+    m = _PROMPT.match(line)
+    if m:
+        return m.group("cmd").strip()
+    m = _ROOT_PROMPT.match(line)
+    if m:
+        word = m.group("word").rsplit("/", 1)[-1].lower()
+        if word in _KNOWN_COMMANDS or _tool_for_command(word) != "other":
+            return m.group("cmd").strip()
+    return None
+
+
+def _marker_tool(line: str) -> str | None:
+    for pattern, tool in _MARKERS:
+        if pattern.match(line):
+            return tool
+    return None
+
+
+_PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
+
+# Cheap first-character filter so most lines skip the marker regexes entirely.
+_MARKER_FIRST = frozenset("#HSGA \tpvc[ADJFMNOTLB0123456789abcdefm")
+
+
+def split(text: str) -> list[Section]:
+    """Cut a normalized paste into sections, one per tool output."""
+    sections: list[Section] = []
+    lines = text.split("\n")
+    tool, command, start, buf_start = "other", None, 1, 0
+
+    def close(end: int) -> None:
+        if end > buf_start or command is not None:
+            body = "\n".join(lines[buf_start:end])
+            if body.strip() or command is not None:
+                sections.append(Section(tool, command, start, body))
+
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        if _PROMPT_CHARS.search(line):
+            cmd = prompt_command(line)
+            if cmd is not None:
+                close(i)
+                tool, command, start, buf_start = _tool_for_command(cmd), cmd, i + 2, i + 1
+                continue
+        if line[0] in _MARKER_FIRST:
+            marker = _marker_tool(line)
+            if marker is not None and marker != tool:
+                # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
+                # inside journalctl output is still the kernel log.
+                close(i)
+                tool, command, start, buf_start = marker, None, i + 1, i
+    close(len(lines))
+    return sections

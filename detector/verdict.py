@@ -1,0 +1,200 @@
+"""Evidence -> verdict, with a fixed, written precedence.
+
+1. Suppression: a physical exception silences the guest signals it explains — an AWS
+   `*.metal` product silences "Amazon EC2"; a Xen dom0 marker silences Xen signals and the
+   `hypervisor` CPU flag (dom0 sees Xen under itself, yet the box is physical).
+2. Container: a container signal of weight >= 0.8 wins (a container inside a VM is still
+   a container to the person asking; the VM signals are reported as notes).
+3. Conclusive guest: a virtual signal >= 0.9 wins over any number of bare-metal lines;
+   the bare-metal lines are kept in the evidence as contradictions.
+4. Conclusive physical: a bare-metal signal >= 0.85 (aws metal, dom0, PowerNV, ...).
+5. Otherwise the stronger side wins if it is at least 0.6 (virtual) / 0.5 (bare metal);
+   bare metal needs positive evidence — the absence of guest signs is not enough.
+6. "ambiguous" (a Windows host reporting a hypervisor): never decides; with no other
+   evidence the verdict is inconclusive, with a note saying why and asking for a Linux dump.
+7. Anything else is inconclusive.
+
+Host-capability evidence (VT-x, kvm modules, virbr0/docker0/veth/tap) never counts for
+either side; it is shown so the user sees it was understood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from detector.model import Evidence, Verdict
+from detector.redact import redact
+from detector.rules import Hit
+
+MAX_EVIDENCE = 12
+MAX_CONTRADICTIONS = 4
+MAX_CONTEXT = 3
+
+CONTAINER_MIN = 0.8
+GUEST_CONCLUSIVE = 0.9
+PHYSICAL_CONCLUSIVE = 0.85
+GUEST_MIN = 0.6
+PHYSICAL_MIN = 0.5
+
+HYPERV_ROOT_NOTE = (
+    "A Windows PC with Hyper-V, VBS/Core Isolation or WSL2 turned on reports Microsoft's "
+    "hypervisor from its root partition, exactly like a Hyper-V guest does: Windows output "
+    "alone cannot tell them apart. Boot a Linux live USB on the machine and paste "
+    "`sudo dmidecode -t system` and `lscpu`."
+)
+
+
+def _best(hits: Iterable[Hit], kind: str) -> float:
+    return max((h.sig.weight for h in hits if h.sig.points_to == kind), default=0.0)
+
+
+def _combined(hits: list[Hit], kind: str) -> float:
+    """1 - prod(1 - w) over distinct signals of one kind: more independent signs, more sure."""
+    seen: dict[str, float] = {}
+    for h in hits:
+        if h.sig.points_to == kind:
+            seen[h.sig.id] = max(seen.get(h.sig.id, 0.0), h.sig.weight)
+    p = 1.0
+    for w in sorted(seen.values(), reverse=True)[:5]:
+        p *= 1.0 - w
+    return 1.0 - p
+
+
+def _pick(hits: list[Hit], kind: str, attr: str) -> str | None:
+    best: tuple[float, int, str] | None = None
+    for i, h in enumerate(hits):
+        if h.sig.points_to != kind:
+            continue
+        value = getattr(h.sig, attr)
+        if value and (best is None or h.sig.weight > best[0]):
+            best = (h.sig.weight, -i, value)
+    return best[2] if best else None
+
+
+def _points_to(h: Hit) -> str:
+    detail = h.sig.hypervisor or h.sig.provider or h.sig.vendor
+    if h.sig.points_to in ("host-capability", "neutral"):
+        return h.sig.points_to
+    return f"{h.sig.points_to}:{detail}" if detail else h.sig.points_to
+
+
+def _evidence(h: Hit, weight: float | None = None) -> Evidence:
+    text = redact(h.text.strip())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return Evidence(
+        source=h.source,
+        line=h.line,
+        text=text,
+        signal=h.sig.id,
+        points_to=_points_to(h),
+        weight=round(h.sig.weight if weight is None else weight, 2),
+    )
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for h in hits:
+        key = (h.sig.id, h.line)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out
+
+
+def decide(hits: list[Hit], context: dict[str, bool]) -> Verdict:
+    """Combine hits into a Verdict (zos/missing are filled in by the caller)."""
+    hits = _dedupe(hits)
+    silenced = {g for h in hits for g in h.sig.suppresses}
+    active = [h for h in hits if not (h.sig.group and h.sig.group in silenced)]
+    muted = [h for h in hits if h.sig.group and h.sig.group in silenced]
+
+    c, v, b = _best(active, "container"), _best(active, "virtual"), _best(active, "bare-metal")
+    ambiguous = _best(active, "ambiguous")
+    notes: list[str] = []
+
+    if c >= CONTAINER_MIN:
+        kind = "container"
+    elif v >= GUEST_CONCLUSIVE:
+        kind = "virtual"
+    elif b >= PHYSICAL_CONCLUSIVE:
+        kind = "bare-metal"
+    elif v >= GUEST_MIN and v > b:
+        kind = "virtual"
+    elif b >= PHYSICAL_MIN:
+        kind = "bare-metal"
+    elif c >= GUEST_MIN:
+        kind = "container"
+    else:
+        kind = "inconclusive"
+
+    if ambiguous and kind in ("inconclusive", "bare-metal") and v < GUEST_MIN:
+        notes.append(HYPERV_ROOT_NOTE)
+
+    opposing = {"container": (), "virtual": ("bare-metal",), "bare-metal": ("virtual", "container")}.get(
+        kind, ()
+    )
+    contra = [h for h in active if h.sig.points_to in opposing and h.sig.weight > 0]
+    if kind == "container" and v >= GUEST_MIN:
+        notes.append("Guest signs too: the container may itself run inside a virtual machine.")
+    if contra:
+        strongest = max(contra, key=lambda h: h.sig.weight)
+        notes.append(
+            f"Contradicting evidence: {strongest.sig.reason} (line {strongest.line}); "
+            f"the stronger signals decide."
+        )
+    if muted:
+        why = next(h for h in active if h.sig.suppresses)
+        notes.append(
+            f"Signals of {', '.join(sorted({m.sig.group or '' for m in muted}))} are explained by: {why.sig.reason}."
+        )
+    if context.get("host_capability"):
+        notes.append(
+            "Lines like VT-x/AMD-V, kvm modules or virbr0/docker0/veth/tap interfaces show this machine can "
+            "host VMs or containers; they say nothing about whether it is itself virtual."
+        )
+
+    if kind == "inconclusive":
+        confidence = 0.0
+    else:
+        confidence = _combined(active, kind)
+        against = max((h.sig.weight for h in contra), default=0.0)
+        confidence *= 1.0 - 0.4 * against
+        confidence = min(max(confidence, 0.05), 0.99)
+
+    hypervisor = provider = vendor = None
+    if kind in ("virtual", "container"):
+        hypervisor = _pick(active, kind, "hypervisor")
+        provider = _pick(active, kind, "provider") or _pick(active, "virtual", "provider")
+        if (
+            kind == "virtual"
+            and hypervisor in (None, "qemu")
+            and any(h.sig.hypervisor == "kvm" for h in active if h.sig.points_to == "virtual")
+        ):
+            # QEMU is the device model; a KVM signal says it is hardware-accelerated.
+            hypervisor = "kvm"
+    elif kind == "bare-metal":
+        vendor = _pick(active, "bare-metal", "vendor")
+        provider = _pick(active, "bare-metal", "provider")
+
+    main = sorted((h for h in active if h.sig.points_to == kind), key=lambda h: -h.sig.weight)
+    evidence = [_evidence(h) for h in main[:MAX_EVIDENCE]]
+    evidence += [_evidence(h) for h in sorted(contra, key=lambda h: -h.sig.weight)[:MAX_CONTRADICTIONS]]
+    others = [
+        h
+        for h in active
+        if h.sig.points_to in ("host-capability", "ambiguous")
+        or (kind == "inconclusive" and h.sig.weight > 0)
+    ]
+    evidence += [_evidence(h) for h in others[:MAX_CONTEXT]]
+    evidence += [_evidence(h) for h in muted[:MAX_CONTEXT]]
+    return Verdict(
+        verdict=kind,
+        hypervisor=hypervisor,
+        provider=provider,
+        vendor=vendor,
+        confidence=confidence,
+        evidence=tuple(evidence),
+        notes=tuple(notes),
+    )
