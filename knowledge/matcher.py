@@ -199,6 +199,8 @@ class Matcher:
     def _choose(self, text: str, per_entry: dict[str, float], reasons: list[str]) -> str | None:
         best_id, best, names = None, -1.0, ()
         for e in self.entries:
+            if not e.auto_reply:
+                continue  # support-only entries are chosen by their own rule, never by likeness
             sim = per_entry.get(e.id, 0.0) / 100.0
             cues = signals.ENTRY_CUES.get(e.id, ())
             hits = _group(cues, text) if cues else _Hits((), 0.0)

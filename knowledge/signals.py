@@ -82,6 +82,12 @@ VIRT: tuple[Cue, ...] = _cues(
     ),
     ("container", r"\bdocker\b|\blxc\b|\blxd\b|\bpodman\b|\bcontaineri[sz]ed\b|\bwsl2?\b", 0.5),
     ("virtualized", r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtualise\b|\bvirtualizad", 0.5),
+    (
+        "virtual",
+        r"\bvirtual (?:environment|server|node|instance|hardware|setup)s?\b|\bvirtual\b",
+        0.4,
+        r"\bvirtual (?:cores?|threads?|memory|desktop|wallet|currency|machine)\b",
+    ),
     ("virtualization", r"\bvirtuali[sz]ation\b|\bvirtualisierung\b", 0.3),
     ("passthrough", r"\bpass-?through\b|\bpassed[- ]through\b", 0.3),
 )
@@ -101,7 +107,7 @@ FARM: tuple[Cue, ...] = _cues(
 # Any virtualization layer, as one alternation for the phrase cues below.
 _LAYER = (
     r"(?:vms?|vps|virtual\w*|cloud|proxmox|esxi|vmware|hyper-?v|virtual ?box|docker|lxc|containers?|kvm|qemu"
-    r"|guest|truenas|unraid|bhyve|parallels|hetzner cloud|wsl2?|instances?|droplets?|aws|ec2|gcp|azure|vultr|linode"
+    r"|guest|hypervisor|truenas|unraid|bhyve|parallels|hetzner cloud|wsl2?|instances?|droplets?|aws|ec2|gcp|azure|vultr|linode"
     r"|contabo|digital ?ocean|hostinger|ionos|scaleway|google cloud)"
 )
 _NODE = r"(?:zos|zero[- ]?os|0-os|3 ?nodes?|nodes?|farm\w*)"
@@ -118,7 +124,7 @@ COMBO: tuple[Cue, ...] = _cues(
         "zos in a vm",
         r"\b"
         + _NODE
-        + r" (?:\w+ ){0,3}(?:in|on|inside|as|under|within|into|en|dans|sur|auf|como|als) (?:a |an |my |the |una? |une |einer |einem |der )?(?:\w+ )?"
+        + r" (?:\w+ ){0,4}(?:in|on|inside|as|under|within|into|en|dans|sur|auf|como|als) (?:a |an |my |the |una? |une |einer |einem |der )?(?:\w+ )?"
         + _LAYER
         + r"\b",
     ),
