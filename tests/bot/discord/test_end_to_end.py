@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -194,9 +195,7 @@ async def test_end_to_end_against_fake_discord(tmp_path, engine, store, health):
             else:
                 assert mentions.get("replied_user", False) is False, body
 
-    decisions = store.decisions_since(
-        __import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").UTC)
-    )
+    decisions = store.decisions_since(datetime(2000, 1, 1, tzinfo=UTC))
     assert any(d.posted and d.kind == "new_topic" for d in decisions)
 
 

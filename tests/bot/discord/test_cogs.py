@@ -1,0 +1,297 @@
+"""Unit tests of the cogs with typed spec_set fakes (no network), a real engine and a real Store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from unittest import mock
+
+import discord
+import pytest
+
+from bot.config import DiscordConfig
+from bot.discord.cogs.appcommands import MODERATORS_ONLY, NOTHING_TO_ANALYZE, AppCommandsCog
+from bot.discord.cogs.autoreply import AutoReplyCog
+from bot.discord.cogs.direct import OPTED_OUT_TEXT, DirectMessagesCog
+from bot.discord.context import REPLY_ASKER_KEY, Cooldown, Deps
+from tests.bot.discord import helpers as h
+from tests.bot.discord.conftest import LOOK_ALIKE, QEMU_DMIDECODE, QUESTION
+
+WATCHED = 111
+FORUM = 222
+MOD_ROLE = 333
+HELPER_ROLE = 444
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _http_error(cls: type[discord.HTTPException], status: int) -> discord.HTTPException:
+    response = mock.Mock(status=status, reason="refused")
+    return cls(response, {"message": "refused", "code": 50013})
+
+
+@pytest.fixture
+def deps(engine, store, health) -> Deps:
+    cfg = DiscordConfig(
+        token="t",
+        watch_channels=(WATCHED, FORUM),
+        moderator_roles=(MOD_ROLE,),
+        helper_roles=(HELPER_ROLE,),
+        cooldown_seconds=60,
+        max_attachment_bytes=64 * 1024,
+    )
+    return Deps(cfg=cfg, engine=engine, store=store, health=health)
+
+
+@pytest.fixture
+def bot():
+    return h.mock_bot()
+
+
+@pytest.fixture
+def auto(bot, deps) -> AutoReplyCog:
+    return AutoReplyCog(bot, deps)
+
+
+def _sent_kwargs(channel) -> list[dict]:
+    return [c.kwargs for c in channel.send.await_args_list]
+
+
+# -- auto-replies -----------------------------------------------------------------------------
+
+
+async def test_question_in_watched_channel_gets_one_reply_without_pings(auto):
+    channel = h.mock_text_channel(WATCHED)
+    msg = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    await auto.on_message(msg)
+    await auto.on_message(msg)  # the same event again (gateway replay)
+    assert channel.send.await_count == 1
+    kwargs = channel.send.await_args.kwargs
+    am = kwargs["allowed_mentions"]
+    assert (am.everyone, am.users, am.roles, am.replied_user) == (False, False, False, False)
+    assert kwargs["mention_author"] is False
+    assert kwargs["reference"].message_id == msg.id
+    reply = channel.send.await_args.args[0]
+    assert "🗑" in reply and len(reply) <= 2000
+
+
+@pytest.mark.parametrize(
+    ("author", "channel_id", "text"),
+    [
+        (h.mock_member(bot=True), WATCHED, QUESTION),  # another bot
+        (h.mock_member(user_id=555), WATCHED, QUESTION),  # itself
+        (h.mock_member(), 999, QUESTION),  # unwatched channel
+        (h.mock_member(), WATCHED, LOOK_ALIKE),  # a look-alike
+        (h.mock_member(roles=[HELPER_ROLE]), WATCHED, QUESTION),  # staff are skipped by default
+        (h.mock_member(manage_messages=True), WATCHED, QUESTION),
+    ],
+)
+async def test_no_reply(auto, author, channel_id, text):
+    channel = h.mock_text_channel(channel_id)
+    await auto.on_message(h.mock_message(channel=channel, author=author, content=text))
+    channel.send.assert_not_awaited()
+
+
+async def test_cooldown_per_channel(auto):
+    channel = h.mock_text_channel(WATCHED)
+    for _ in range(2):
+        await auto.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
+    assert channel.send.await_count == 1
+
+
+async def test_forum_starter_message_is_answered_in_its_thread(auto):
+    thread_id = h.next_id()
+    thread = h.mock_thread(thread_id, FORUM)
+    later = h.mock_message(channel=thread, author=h.mock_member(), content=QUESTION)
+    await auto.on_message(later)  # not the starter: ignored
+    thread.send.assert_not_awaited()
+    starter = h.mock_message(channel=thread, author=h.mock_member(), content=QUESTION, message_id=thread_id)
+    await auto.on_message(starter)
+    assert thread.send.await_count == 1
+
+
+async def test_no_reply_when_a_helper_already_answered(auto):
+    asker = h.mock_member()
+    helper_said = h.mock_message(channel=h.mock_text_channel(), author=h.mock_member(roles=[HELPER_ROLE]))
+    channel = h.mock_text_channel(WATCHED, later=[helper_said])
+    await auto.on_message(h.mock_message(channel=channel, author=asker, content=QUESTION))
+    channel.send.assert_not_awaited()
+
+
+async def test_failed_send_releases_the_claim_and_does_not_raise(auto, deps):
+    channel = h.mock_text_channel(WATCHED)
+    channel.send.side_effect = _http_error(discord.Forbidden, 403)
+    msg = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    await auto.on_message(msg)
+    assert deps.store.claim_state("discord", f"msg:{msg.id}") is None
+    assert auto.cooldown.ready(WATCHED)
+
+
+async def test_opted_out_member_gets_no_auto_reply(auto, deps):
+    member = h.mock_member()
+    deps.store.set_opt_out("discord", str(member.id), True)
+    channel = h.mock_text_channel(WATCHED)
+    await auto.on_message(h.mock_message(channel=channel, author=member, content=QUESTION))
+    channel.send.assert_not_awaited()
+
+
+async def test_shadow_mode_records_but_posts_nothing(bot, deps):
+    cog = AutoReplyCog(bot, Deps(deps.cfg, deps.engine, deps.store, deps.health, shadow=True))
+    channel = h.mock_text_channel(WATCHED)
+    await cog.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
+    channel.send.assert_not_awaited()
+    (record,) = deps.store.decisions_since(EPOCH)
+    assert record.mode == "shadow" and not record.posted and record.action == "answer"
+
+
+@pytest.mark.parametrize(("who", "deleted"), [("asker", True), ("moderator", True), ("stranger", False)])
+async def test_trash_reaction_removes_an_auto_reply(bot, auto, deps, who, deleted):
+    asker, reply_id, channel_id = h.next_id(), h.next_id(), WATCHED
+    deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=reply_id), str(asker))
+    member = {
+        "asker": h.mock_member(user_id=asker),
+        "moderator": h.mock_member(roles=[MOD_ROLE]),
+        "stranger": h.mock_member(),
+    }[who]
+    payload = mock.NonCallableMagicMock(spec_set=discord.RawReactionActionEvent)
+    payload.emoji = discord.PartialEmoji(name="🗑️")
+    payload.guild_id, payload.user_id, payload.member = h.GUILD_ID, member.id, member
+    payload.message_id, payload.channel_id = reply_id, channel_id
+    partial = h.mock_partial_message(bot)
+    await auto.on_raw_reaction_add(payload)
+    assert partial.delete.await_count == (1 if deleted else 0)
+
+
+def test_cooldown_uses_its_clock():
+    now = [0.0]
+    cd = Cooldown(60, clock=lambda: now[0])
+    cd.start(1)
+    assert not cd.ready(1) and cd.ready(2)
+    now[0] = 61
+    assert cd.ready(1)
+
+
+# -- DMs ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dms(bot, deps) -> DirectMessagesCog:
+    return DirectMessagesCog(bot, deps)
+
+
+async def test_dm_with_attached_dump_gets_a_verdict_embed(dms, deps):
+    channel = h.mock_dm_channel()
+    att = h.mock_attachment("dmidecode.txt", QEMU_DMIDECODE.encode())
+    await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
+    embed: discord.Embed = channel.send.await_args.kwargs["embed"]
+    assert embed.title == "Verdict: Virtual machine"
+    assert embed.colour == discord.Colour.red()
+    assert "4c4c4544-0042-3510" not in str(embed.to_dict())
+    (record,) = deps.store.decisions_since(EPOCH)
+    assert record.verdict == "virtual" and record.where == "dm"
+
+
+@pytest.mark.parametrize(
+    ("att", "problem"),
+    [
+        (h.mock_attachment("big.log", b"x", size=10 * 1024 * 1024), "limit"),
+        (h.mock_attachment("photo.png", b"\x89PNG"), ".txt or .log"),
+        (h.mock_attachment("dump.txt", b"\x00\x01\x02binary\x00" * 50), "dump.txt"),
+    ],
+)
+async def test_dm_with_unreadable_attachment_gets_a_clear_line(dms, att, problem):
+    channel = h.mock_dm_channel()
+    await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
+    first = channel.send.await_args_list[0].args[0]
+    assert "could not read" in first and problem in first
+
+
+async def test_dm_question_gets_an_answer_and_stop_opts_out(dms, deps):
+    channel = h.mock_dm_channel()
+    user = h.mock_user()
+    await dms.on_message(h.mock_message(channel=channel, author=user, content=QUESTION))
+    assert "Zero OS" in channel.send.await_args.args[0] or "ZOS" in channel.send.await_args.args[0]
+    await dms.on_message(h.mock_message(channel=channel, author=user, content="Stop"))
+    assert channel.send.await_args.args[0] == OPTED_OUT_TEXT
+    assert deps.store.is_opted_out("discord", str(user.id))
+
+
+async def test_closed_dms_do_not_crash(dms):
+    channel = h.mock_dm_channel()
+    channel.send.side_effect = _http_error(discord.Forbidden, 403)
+    await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), content=QUESTION))
+    channel.send.assert_awaited()
+
+
+# -- commands and context menus -------------------------------------------------------------------
+
+
+@pytest.fixture
+def cmds(bot, deps) -> AppCommandsCog:
+    return AppCommandsCog(bot, deps)
+
+
+async def test_baremetal_is_ephemeral_for_members_and_public_for_moderators(cmds, bot):
+    target = h.mock_user()
+    member_call = h.mock_interaction(user=h.mock_member(), bot=bot)
+    await cmds.baremetal.callback(cmds, member_call, topic="vm-farming", user=target)
+    kwargs = member_call.response.send_message.await_args.kwargs
+    assert kwargs["ephemeral"] is True
+
+    mod_call = h.mock_interaction(user=h.mock_member(roles=[MOD_ROLE]), bot=bot)
+    await cmds.baremetal.callback(cmds, mod_call, topic="vm-farming", user=target)
+    args, kwargs = mod_call.response.send_message.await_args
+    assert kwargs["ephemeral"] is False
+    assert args[0].startswith(target.mention)
+    assert kwargs["allowed_mentions"].to_dict()["parse"] == []
+
+
+async def test_baremetal_autocomplete_offers_entry_titles(cmds, bot, kb):
+    choices = await cmds.topic_autocomplete(h.mock_interaction(user=h.mock_member(), bot=bot), "rent")
+    assert choices and all(kb.get(c.value) is not None for c in choices)
+    assert "rented-servers" in [c.value for c in choices]
+
+
+async def test_analyze_defers_ephemeral_then_one_followup(cmds, bot):
+    inter = h.mock_interaction(user=h.mock_member(), bot=bot)
+    await cmds.analyze.callback(cmds, inter, file=None, text=" ".join(QEMU_DMIDECODE.split()))
+    inter.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    inter.followup.send.assert_awaited_once()
+    kwargs = inter.followup.send.await_args.kwargs
+    assert kwargs["ephemeral"] is True and kwargs["embed"].title.startswith("Verdict:")
+
+
+async def test_analyze_with_nothing_says_what_to_send(cmds, bot):
+    inter = h.mock_interaction(user=h.mock_member(), bot=bot)
+    await cmds.analyze.callback(cmds, inter, file=None, text=None)
+    assert NOTHING_TO_ANALYZE in inter.followup.send.await_args.args[0]
+
+
+async def test_explain_context_menu_is_for_moderators_only(cmds, bot):
+    channel = h.mock_text_channel()
+    target = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    inter = h.mock_interaction(user=h.mock_member(), bot=bot)
+    await cmds.explain_message(inter, target)
+    inter.response.send_message.assert_awaited_once_with(MODERATORS_ONLY, ephemeral=True)
+    channel.send.assert_not_awaited()
+
+    mod = h.mock_interaction(user=h.mock_member(), bot=bot, manage_messages=True)
+    await cmds.explain_message(mod, target)
+    mod.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    assert channel.send.await_args.kwargs["reference"].message_id == target.id
+    assert "Posted" in mod.followup.send.await_args.args[0]
+
+
+async def test_analyze_context_menu_reads_the_message(cmds, bot):
+    target = h.mock_message(
+        channel=h.mock_text_channel(),
+        author=h.mock_member(),
+        attachments=[h.mock_attachment("lscpu", QEMU_DMIDECODE.encode())],
+    )
+    inter = h.mock_interaction(user=h.mock_member(), bot=bot)
+    await cmds.analyze_message(inter, target)
+    assert inter.followup.send.await_args.kwargs["embed"].title == "Verdict: Virtual machine"
+
+
+async def test_context_menus_are_added_in_cog_load(cmds, bot):
+    await cmds.cog_load()
+    added = [c.args[0].name for c in bot.tree.add_command.call_args_list]
+    assert added == ["Explain bare metal", "Analyze dump"]
