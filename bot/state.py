@@ -66,6 +66,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX decisions_at ON decisions (at)",
         "CREATE INDEX decisions_author ON decisions (author_id)",
+        "CREATE INDEX claims_where ON claims (platform, where_)",
         """CREATE TABLE opt_outs (
             platform TEXT NOT NULL,
             user_id TEXT NOT NULL,
@@ -172,14 +173,14 @@ class Store:
             "DELETE FROM claims WHERE platform = ? AND key = ? AND state = 'claimed'", (platform, key)
         )
 
-    def mark_posted(self, platform: str, key: str, reply_id: str) -> None:
+    def mark_posted(self, platform: str, key: str, reply_id: str, *, where: str = "") -> None:
         """Record that the reply for a claimed item is on the platform."""
         self._write(
             "INSERT INTO claims (platform, key, where_, state, reply_id, claimed_at, posted_at) "
-            "VALUES (?, ?, '', 'posted', ?, ?, ?) "
+            "VALUES (?, ?, ?, 'posted', ?, ?, ?) "
             "ON CONFLICT (platform, key) DO UPDATE SET state = 'posted', reply_id = excluded.reply_id, "
             "posted_at = excluded.posted_at",
-            (platform, key, str(reply_id), time.time(), time.time()),
+            (platform, key, where, str(reply_id), time.time(), time.time()),
         )
 
     def claim_state(self, platform: str, key: str) -> str | None:
@@ -189,6 +190,14 @@ class Store:
                 "SELECT state FROM claims WHERE platform = ? AND key = ?", (platform, key)
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def answered_in(self, platform: str, where: str) -> bool:
+        """True when the bot has posted (or may have posted) a reply in this topic or thread."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM claims WHERE platform = ? AND where_ = ? LIMIT 1", (platform, str(where))
+            ).fetchone()
+        return row is not None
 
     # -- cursors and small values ---------------------------------------------------------
 

@@ -180,3 +180,12 @@ def test_claim_is_durable_across_kill_9(tmp_path):
     assert s.claim_state("discourse", "post:1") == "claimed"
     assert s.get_cursor("c") == "5"
     s.close()
+
+
+def test_answered_in_tracks_claims_per_topic(store):
+    assert not store.answered_in("discourse", "12")
+    store.claim("discourse", "post:5", where="12")
+    assert store.answered_in("discourse", "12")
+    assert not store.answered_in("discord", "12")
+    store.mark_posted("discourse", "post:9", "77", where="13")
+    assert store.answered_in("discourse", "13")
