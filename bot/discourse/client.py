@@ -1,0 +1,224 @@
+"""pydiscourse, made safe for an asyncio service.
+
+pydiscourse is synchronous (requests) and, on a 429, sleeps by itself inside the call
+(up to four times, ~10 s each for plain-text 429s). That would hide rate limits from us
+and tie up a worker thread. `_Client` overrides its `_request` to send exactly one
+request with our timeout and turn every outcome into a typed error; `ForumClient` runs
+calls with `asyncio.to_thread` under `asyncio.wait_for`, and waits out 429s on the event
+loop for as long as the forum says (JSON `extras.wait_seconds`, or the `Retry-After`
+header of a plain-text 429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from pydiscourse import DiscourseClient
+
+from bot.ops import metrics
+
+log = logging.getLogger(__name__)
+
+JSON_CONTENT = "application/json; charset=utf-8"
+DEFAULT_429_WAIT = 10.0  # Discourse's early (nginx) 429s carry no wait; pydiscourse uses 10 s too
+MAX_RATE_WAIT = 900.0
+MAX_RATE_RETRIES = 6
+T = TypeVar("T")
+
+
+class ForumError(Exception):
+    """Talking to the forum failed. The message is one line and holds no secrets."""
+
+
+class ForumAuthError(ForumError):
+    """The forum refused the API key or user (401/403), or the URL is not a Discourse API."""
+
+
+class ForumUnavailable(ForumError):
+    """Network error, timeout or 5xx: back off and try again."""
+
+
+class ForumRejected(ForumError):
+    """A 4xx other than 429/403: this request will not succeed if repeated."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(ForumError):
+    """429: wait `wait_seconds` before the next request."""
+
+    def __init__(self, message: str, wait_seconds: float) -> None:
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+def _errors(resp: requests.Response) -> str:
+    try:
+        data = resp.json()
+        msg = ", ".join(str(e) for e in data.get("errors", []))
+    except (ValueError, AttributeError):
+        msg = ""
+    return (msg or resp.reason or "").splitlines()[0][:200] if (msg or resp.reason) else ""
+
+
+def _rate_limit_wait(resp: requests.Response) -> float:
+    if "application/json" in resp.headers.get("Content-Type", ""):
+        try:
+            return float(resp.json()["extras"]["wait_seconds"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    retry_after = resp.headers.get("Retry-After", "").strip()
+    try:
+        return float(retry_after)
+    except ValueError:
+        return DEFAULT_429_WAIT
+
+
+class _Client(DiscourseClient):
+    """pydiscourse with one request per call and typed errors instead of sleeps."""
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        params: Any = None,
+        files: Any = None,
+        data: Any = None,
+        json: Any = None,
+        override_request_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        headers = {
+            "Accept": JSON_CONTENT,
+            "Api-Key": self.api_key,
+            "Api-Username": self.api_username,
+        }
+        kwargs: dict[str, Any] = {
+            "allow_redirects": False,
+            "params": params,
+            "files": files,
+            "data": data,
+            "json": json,
+            "headers": headers,
+            "timeout": self.timeout,
+        }
+        kwargs.update(override_request_kwargs or {})
+        try:
+            resp = requests.request(verb, self.host + path, **kwargs)  # noqa: S113 (timeout is in kwargs)
+        except requests.Timeout:
+            raise ForumUnavailable(f"{verb} {path}: timed out after {self.timeout:g} s") from None
+        except requests.ConnectionError:
+            raise ForumUnavailable(f"{verb} {path}: cannot connect to {self.host}") from None
+        except requests.RequestException as exc:
+            raise ForumUnavailable(f"{verb} {path}: {type(exc).__name__}") from None
+        status = resp.status_code
+        if status == 429:
+            wait = _rate_limit_wait(resp)
+            raise RateLimited(f"{verb} {path}: rate limited, wait {wait:g} s", wait)
+        if status >= 500:
+            raise ForumUnavailable(f"{verb} {path}: server error {status}")
+        if status in (401, 403):
+            raise ForumAuthError(f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}")
+        if 300 <= status < 400:
+            raise ForumAuthError(f"{verb} {path}: redirected ({status}): wrong URL or API key?")
+        if status >= 400:
+            raise ForumRejected(f"{verb} {path}: {status} {_errors(resp)}".strip(), status)
+        content_type = resp.headers.get("Content-Type", "")
+        if content_type != JSON_CONTENT:
+            if not resp.content.strip():
+                return None
+            raise ForumAuthError(f"{verb} {path}: not a Discourse API response ({content_type or 'no type'})")
+        try:
+            decoded = resp.json()
+        except ValueError:
+            raise ForumUnavailable(f"{verb} {path}: undecodable JSON") from None
+        if isinstance(decoded, dict) and decoded.get("errors"):
+            raise ForumRejected(f"{verb} {path}: {', '.join(map(str, decoded['errors']))[:200]}", status)
+        return decoded
+
+
+class ForumClient:
+    """Async access to one forum as one user; every call has a timeout and 429s are waited out."""
+
+    def __init__(
+        self,
+        url: str,
+        api_username: str,
+        api_key: str,
+        *,
+        timeout: float = 20.0,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.api_username = api_username
+        self.timeout = timeout
+        self._c = _Client(self.url, api_username, api_key, timeout=timeout)
+        self._sleep = sleep
+        self.rate_limited_waits: list[float] = []  # for tests and logs: what the forum asked
+
+    async def call(self, fn: Callable[[], T], what: str) -> T:
+        """Run one pydiscourse call off the loop; wait out 429s; raise ForumError otherwise."""
+        for _attempt in range(MAX_RATE_RETRIES):
+            try:
+                # The requests timeout bounds each socket wait; wait_for bounds the whole call.
+                return await asyncio.wait_for(asyncio.to_thread(fn), self.timeout * 2 + 5)
+            except TimeoutError:
+                metrics.PLATFORM_ERRORS.labels(platform="discourse", kind="timeout").inc()
+                raise ForumUnavailable(f"{what}: no answer within {self.timeout * 2 + 5:g} s") from None
+            except RateLimited as exc:
+                metrics.PLATFORM_ERRORS.labels(platform="discourse", kind="rate_limited").inc()
+                wait = min(max(exc.wait_seconds, 0.0), MAX_RATE_WAIT)
+                self.rate_limited_waits.append(wait)
+                log.warning("forum rate limit on %s: waiting %.1f s as the forum asks", what, wait)
+                await self._sleep(wait)
+        raise ForumUnavailable(f"{what}: still rate limited after {MAX_RATE_RETRIES} waits")
+
+    async def current_user(self) -> dict[str, Any]:
+        """The API user's own record (the start-up credential check)."""
+        data = await self.call(lambda: self._c._get("/session/current.json"), "GET /session/current.json")
+        user = (data or {}).get("current_user") if isinstance(data, dict) else None
+        if not isinstance(user, dict):
+            raise ForumAuthError("GET /session/current.json: no current user: wrong API key or username?")
+        return user
+
+    async def latest_posts(self, before: int | None = None) -> list[dict[str, Any]]:
+        """A page of public posts, newest first (`before`: only ids below it)."""
+        data = await self.call(lambda: self._c.latest_posts(before=before), "GET /posts.json")
+        return list((data or {}).get("latest_posts") or [])
+
+    async def private_posts(self, before: int | None = None) -> list[dict[str, Any]]:
+        """A page of the private-message posts the bot can see, newest first."""
+        params = {"before": before} if before else {}
+        data = await self.call(
+            lambda: self._c._get("/private-posts.json", **params), "GET /private-posts.json"
+        )
+        return list((data or {}).get("private_posts") or (data or {}).get("latest_posts") or [])
+
+    async def topic(self, topic_id: int) -> dict[str, Any]:
+        """A topic with the first posts and the ids of all its posts (`post_stream.stream`)."""
+        data = await self.call(lambda: self._c._get(f"/t/{int(topic_id)}.json"), f"GET /t/{topic_id}.json")
+        return data or {}
+
+    async def topic_posts(self, topic_id: int, post_ids: list[int]) -> list[dict[str, Any]]:
+        """Specific posts of a topic."""
+        data = await self.call(
+            lambda: self._c.topic_posts(int(topic_id), **{"post_ids[]": post_ids}),
+            f"GET /t/{topic_id}/posts.json",
+        )
+        return list(((data or {}).get("post_stream") or {}).get("posts") or [])
+
+    async def reply(self, topic_id: int, raw: str, reply_to_post_number: int | None) -> dict[str, Any]:
+        """Post a reply in a topic (or PM); returns the created post."""
+        extra = {"reply_to_post_number": reply_to_post_number} if reply_to_post_number else {}
+        data = await self.call(
+            lambda: self._c.create_post(raw, topic_id=int(topic_id), **extra),
+            f"POST /posts (topic {topic_id})",
+        )
+        if not isinstance(data, dict) or "id" not in data:
+            raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
+        return data

@@ -1,0 +1,106 @@
+"""Discourse post JSON (from /posts.json, /private-posts.json or a webhook) -> engine `Event`."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from typing import Any
+
+from bot.core.models import Author, Event, EventKind
+
+PLATFORM = "discourse"
+_TAG = re.compile(r"<[^>]+>")
+SYSTEM_USERNAMES = frozenset({"system", "discobot"})
+
+
+def post_text(post: dict[str, Any]) -> str:
+    """The post's markdown (`raw`), or its HTML stripped to text when raw is missing."""
+    raw = post.get("raw")
+    if isinstance(raw, str):
+        return raw
+    return html.unescape(_TAG.sub("", str(post.get("cooked") or "")))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Discourse ISO timestamps ("2024-05-01T10:00:00.000Z") as aware datetimes."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def is_private(post: dict[str, Any], *, from_private_feed: bool = False) -> bool:
+    """A private-message post (from the PM feed, or a webhook that says so)."""
+    return from_private_feed or post.get("topic_archetype") == "private_message"
+
+
+def mentions(text: str, username: str) -> bool:
+    """True when the text @mentions `username` (not inside an email address or a longer name)."""
+    return re.search(rf"(?<![\w@.])@{re.escape(username)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def author_of(post: dict[str, Any], me: str) -> Author:
+    """The post's author, with the bot's own account and system/bot users marked."""
+    username = str(post.get("username") or "")
+    user_id = post.get("user_id")
+    is_bot = (isinstance(user_id, int) and user_id <= 0) or username.lower() in SYSTEM_USERNAMES
+    return Author(
+        id=str(user_id if user_id is not None else username),
+        name=username,
+        is_staff=bool(post.get("staff") or post.get("moderator") or post.get("admin")),
+        is_bot=is_bot,
+        is_self=username.lower() == me.lower(),
+    )
+
+
+def to_event(
+    post: dict[str, Any],
+    *,
+    me: str,
+    base_url: str,
+    categories: tuple[int, ...],
+    private: bool,
+    bot_answered_topic: bool,
+    answered_by_human: bool = False,
+) -> Event | None:
+    """The event for a post the bot should consider, or None for posts it ignores outright.
+
+    Considered: PMs to the bot, posts that @mention it, first posts of topics in the
+    configured categories (all when empty), and follow-up posts in topics the bot
+    already answered (a dump pasted in reply to the bot gets its verdict).
+    """
+    text = post_text(post)
+    title = str(post.get("topic_title") or "").strip()
+    post_number = int(post.get("post_number") or 0)
+    category = post.get("category_id")
+    if private:
+        kind = EventKind.PRIVATE
+    elif mentions(text, me):
+        kind = EventKind.MENTION
+    elif post_number == 1:
+        if categories and category not in categories:
+            return None
+        kind = EventKind.NEW_TOPIC
+    elif bot_answered_topic:
+        kind = EventKind.REPLY
+    else:
+        return None
+    # The title is part of the question for first posts and calls ("@farmhand?" in a VM topic).
+    body = f"{title}\n\n{text}" if title and kind is not EventKind.REPLY else text
+    topic_id = post.get("topic_id")
+    slug = post.get("topic_slug") or "topic"
+    return Event(
+        platform=PLATFORM,
+        kind=kind,
+        where=str(topic_id),
+        item_id=str(post.get("id")),
+        author=author_of(post, me),
+        text=body,
+        created_at=parse_time(post.get("created_at")),
+        category=None if category is None else str(category),
+        url=f"{base_url}/t/{slug}/{topic_id}/{post_number}",
+        answered_by_human=answered_by_human,
+    )

@@ -1,0 +1,480 @@
+"""A small Discourse-API-compatible forum on loopback, for `farmhand demo` and the integration tests.
+
+It speaks the slice of the Discourse API the adapter uses, with the same JSON shapes
+and the exact `application/json; charset=utf-8` content type pydiscourse demands:
+
+- GET  /session/current.json, /u/{username}.json      (start-up credential check)
+- GET  /site.json, /categories.json
+- GET  /posts.json?before=N           -> {"latest_posts": [...]}   (public posts, newest first, 50)
+- GET  /private-posts.json?before=N   -> {"private_posts": [...]}  (PMs the API user is in)
+- GET  /t/{id}.json                   -> topic with post_stream.posts and post_stream.stream
+- GET  /t/{id}/posts.json?post_ids[]= -> {"post_stream": {"posts": [...]}}
+- POST /posts(.json)                  new topic, reply (topic_id, reply_to_post_number),
+                                      or PM (archetype=private_message, target_recipients)
+
+Auth is the `Api-Key` / `Api-Username` header pair; a wrong key or unknown user gets 403
+like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` or plain
+text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the port;
+`hold_posts(seconds)` stores a new post and then stalls the response (to kill a bot between
+"posted" and "recorded"); `send_webhooks_to(url, secret)` delivers signed `post_created`
+webhooks. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json; charset=utf-8"
+PAGE_SIZE = 50
+
+
+@dataclass(slots=True)
+class Fault:
+    kind: str  # "429json" | "429text" | "500" | "502" | "503"
+    wait: float = 1.0
+    path: str | None = None  # only requests whose path starts with this
+    method: str | None = None
+
+
+@dataclass(slots=True)
+class _Topic:
+    id: int
+    title: str
+    category_id: int | None
+    archetype: str  # "regular" | "private_message"
+    allowed: set[str] = field(default_factory=set)
+    post_ids: list[int] = field(default_factory=list)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "topic"
+
+
+class SandboxForum:
+    """An in-memory forum with a real HTTP API on 127.0.0.1. Thread-safe."""
+
+    def __init__(self, api_key: str = "sandbox-api-key", *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.api_key = api_key
+        self.host = host
+        self.port = port
+        self._lock = threading.RLock()
+        self._users: dict[str, dict[str, Any]] = {}
+        self._topics: dict[int, _Topic] = {}
+        self._posts: dict[int, dict[str, Any]] = {}
+        self._next_post = 100
+        self._next_topic = 10
+        self._faults: list[Fault] = []
+        self._hold_posts = 0.0
+        self._webhook: tuple[str, str] | None = None
+        self._event_id = 0
+        self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
+        self.categories = [
+            {"id": 4, "name": "Farming", "slug": "farming"},
+            {"id": 5, "name": "Grid & deployments", "slug": "grid"},
+            {"id": 6, "name": "General", "slug": "general"},
+        ]
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.add_user("system", admin=True)
+        self._users["system"]["id"] = -1  # Discourse system users have ids <= 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxForum:
+        """Listen (port 0: a free port, kept across go_down/come_up) and serve on a thread."""
+        handler = _make_handler(self)
+        server = ThreadingHTTPServer((self.host, self.port), handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="sandbox-forum", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def go_down(self) -> None:
+        """Close the port: clients get 'connection refused' until `come_up()`."""
+        self.stop()
+
+    def come_up(self) -> None:
+        """Listen again on the same port."""
+        if self._server is None:
+            self.start()
+
+    def __enter__(self) -> SandboxForum:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test hooks -----------------------------------------------------------------------
+
+    def inject(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        wait: float = 1.0,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next `count` matching requests with a 429 ("429json"/"429text") or a 5xx."""
+        with self._lock:
+            self._faults.extend(Fault(kind, wait, path, method) for _ in range(count))
+
+    def hold_posts(self, seconds: float) -> None:
+        """Store new posts at once but answer POST /posts only after `seconds`."""
+        self._hold_posts = seconds
+
+    def send_webhooks_to(self, url: str | None, secret: str = "") -> None:
+        """Deliver a signed `post_created` webhook for each new post (None: stop)."""
+        self._webhook = (url, secret) if url else None
+
+    # -- data -----------------------------------------------------------------------------
+
+    def add_user(self, username: str, *, moderator: bool = False, admin: bool = False) -> dict[str, Any]:
+        """Create a user (idempotent)."""
+        with self._lock:
+            if username not in self._users:
+                self._users[username] = {
+                    "id": len(self._users) + 1,
+                    "username": username,
+                    "name": username.title(),
+                    "moderator": moderator,
+                    "admin": admin,
+                    "staff": moderator or admin,
+                    "avatar_template": f"/letter_avatar/{username}/{{size}}/1.png",
+                }
+            return dict(self._users[username])
+
+    def create_topic(
+        self,
+        username: str,
+        title: str,
+        raw: str,
+        *,
+        category_id: int | None = None,
+        private_to: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Open a topic (or a PM when `private_to` names recipients); returns its first post."""
+        with self._lock:
+            self.add_user(username)
+            topic = _Topic(
+                id=self._next_topic,
+                title=title,
+                category_id=None if private_to else (category_id or self.categories[0]["id"]),
+                archetype="private_message" if private_to else "regular",
+                allowed={username, *(private_to or [])},
+            )
+            self._next_topic += 1
+            self._topics[topic.id] = topic
+            return self._add_post(topic, username, raw, None)
+
+    def reply(
+        self, username: str, topic_id: int, raw: str, *, reply_to_post_number: int | None = None
+    ) -> dict[str, Any]:
+        """Add a post to a topic; returns it."""
+        with self._lock:
+            self.add_user(username)
+            return self._add_post(self._topics[topic_id], username, raw, reply_to_post_number)
+
+    def _add_post(self, topic: _Topic, username: str, raw: str, reply_to: int | None) -> dict[str, Any]:
+        user = self._users[username]
+        post = {
+            "id": self._next_post,
+            "name": user["name"],
+            "username": username,
+            "avatar_template": user["avatar_template"],
+            "created_at": _now_iso(),
+            "cooked": f"<p>{raw}</p>",
+            "raw": raw,
+            "post_number": len(topic.post_ids) + 1,
+            "post_type": 1,
+            "reply_to_post_number": reply_to,
+            "topic_id": topic.id,
+            "topic_slug": _slug(topic.title),
+            "topic_title": topic.title,
+            "topic_html_title": topic.title,
+            "topic_archetype": topic.archetype,
+            "category_id": topic.category_id,
+            "user_id": user["id"],
+            "moderator": user["moderator"],
+            "admin": user["admin"],
+            "staff": user["staff"],
+            "hidden": False,
+            "deleted_at": None,
+        }
+        self._next_post += 1
+        topic.post_ids.append(post["id"])
+        self._posts[post["id"]] = post
+        if self._webhook is not None:
+            url, secret = self._webhook
+            threading.Thread(target=self._deliver, args=(url, secret, dict(post)), daemon=True).start()
+        return dict(post)
+
+    def posts(self, *, topic_id: int | None = None, username: str | None = None) -> list[dict[str, Any]]:
+        """Posts in id order, optionally of one topic and/or one author."""
+        with self._lock:
+            out = [dict(p) for _, p in sorted(self._posts.items())]
+        return [
+            p
+            for p in out
+            if (topic_id is None or p["topic_id"] == topic_id)
+            and (username is None or p["username"] == username)
+        ]
+
+    def topic_of(self, post_id: int) -> int:
+        """The topic id of a post."""
+        return int(self._posts[post_id]["topic_id"])
+
+    def webhook_payload(self, post: dict[str, Any]) -> bytes:
+        """The body Discourse sends for `post_created`."""
+        return json.dumps({"post": post}).encode()
+
+    def _deliver(self, url: str, secret: str, post: dict[str, Any]) -> None:
+        body = self.webhook_payload(post)
+        with self._lock:
+            self._event_id += 1
+            event_id = self._event_id
+        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(  # noqa: S310 (loopback URL given by the test or demo)
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Discourse-Instance": self.url,
+                "X-Discourse-Event-Id": str(event_id),
+                "X-Discourse-Event-Type": "post",
+                "X-Discourse-Event": "post_created",
+                "X-Discourse-Event-Signature": f"sha256={sig}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+                resp.read()
+        except OSError as exc:
+            log.debug("sandbox webhook delivery failed: %s", exc)
+
+    # -- request handling (called from server threads) ------------------------------------
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for i, f in enumerate(self._faults):
+                if (f.path is None or path.startswith(f.path)) and (f.method is None or f.method == method):
+                    return self._faults.pop(i)
+        return None
+
+    def _auth(self, headers: Any) -> dict[str, Any] | None:
+        key = headers.get("Api-Key", "")
+        user = self._users.get(headers.get("Api-Username", ""))
+        if not hmac.compare_digest(key.encode(), self.api_key.encode()) or user is None:
+            return None
+        return user
+
+    def _visible(self, topic: _Topic, user: dict[str, Any]) -> bool:
+        return topic.archetype != "private_message" or user["username"] in topic.allowed or user["admin"]
+
+    def handle(
+        self, method: str, raw_path: str, headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Route one request; returns (status, headers, body)."""
+        parts = urlsplit(raw_path)
+        path, query = parts.path, parse_qs(parts.query)
+        fault = self._take_fault(method, path)
+        if fault is not None:
+            return _fault_response(fault)
+        user = self._auth(headers)
+        if user is None:
+            return _json(
+                403,
+                {
+                    "errors": [
+                        "You are not permitted to view the requested resource. "
+                        "The API username or key is invalid."
+                    ],
+                    "error_type": "invalid_access",
+                },
+            )
+        with self._lock:
+            if method == "GET":
+                return self._get(path, query, user)
+            if method == "POST" and path in ("/posts", "/posts.json"):
+                form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+                status, hdrs, out = self._create(form, user)
+            else:
+                return _json(404, {"errors": ["The requested URL or resource could not be found."]})
+        if self._hold_posts and status == 200:
+            time.sleep(self._hold_posts)  # the post exists; the client just doesn't know yet
+        return status, hdrs, out
+
+    def _get(
+        self, path: str, query: dict[str, list[str]], user: dict[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        if path == "/session/current.json":
+            return _json(200, {"current_user": user})
+        if m := re.fullmatch(r"/u/([^/]+)\.json", path):
+            other = self._users.get(m.group(1))
+            return _json(200, {"user": other}) if other else _not_found()
+        if path == "/site.json":
+            return _json(200, {"categories": self.categories})
+        if path == "/categories.json":
+            return _json(200, {"category_list": {"categories": self.categories}})
+        if path in ("/posts.json", "/private-posts.json"):
+            private = path == "/private-posts.json"
+            before = int(query.get("before", ["0"])[0] or 0)
+            rows = []
+            for pid in sorted(self._posts, reverse=True):
+                if before and pid >= before:
+                    continue
+                topic = self._topics[self._posts[pid]["topic_id"]]
+                is_pm = topic.archetype == "private_message"
+                if is_pm != private or (private and not self._visible(topic, user)):
+                    continue
+                rows.append(self._posts[pid])
+                if len(rows) >= PAGE_SIZE:
+                    break
+            return _json(200, {"private_posts" if private else "latest_posts": rows})
+        if m := re.fullmatch(r"/t/(?:[^/]+/)?(\d+)\.json", path):
+            topic = self._topics.get(int(m.group(1)))
+            if topic is None or not self._visible(topic, user):
+                return _not_found()
+            posts = [self._posts[i] for i in topic.post_ids]
+            return _json(
+                200,
+                {
+                    "id": topic.id,
+                    "title": topic.title,
+                    "archetype": topic.archetype,
+                    "category_id": topic.category_id,
+                    "posts_count": len(posts),
+                    "post_stream": {"posts": posts[:20], "stream": list(topic.post_ids)},
+                },
+            )
+        if m := re.fullmatch(r"/t/(\d+)/posts\.json", path):
+            topic = self._topics.get(int(m.group(1)))
+            if topic is None or not self._visible(topic, user):
+                return _not_found()
+            wanted = {int(x) for x in query.get("post_ids[]", []) if x.isdigit()}
+            ids = [i for i in topic.post_ids if not wanted or i in wanted]
+            return _json(200, {"id": topic.id, "post_stream": {"posts": [self._posts[i] for i in ids]}})
+        return _not_found()
+
+    def _create(self, form: dict[str, list[str]], user: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0]
+
+        raw = one("raw")
+        if len(raw.strip()) < 2:
+            return _json(422, {"errors": ["Body is too short (minimum is 2 characters)"]})
+        if one("topic_id"):
+            topic = self._topics.get(int(one("topic_id")) if one("topic_id").isdigit() else -1)
+            if topic is None or not self._visible(topic, user):
+                return _not_found()
+            reply_to = one("reply_to_post_number")
+            post = self._add_post(topic, user["username"], raw, int(reply_to) if reply_to.isdigit() else None)
+            return _json(200, post)
+        title = one("title")
+        if len(title.strip()) < 5:
+            return _json(422, {"errors": ["Title is too short (minimum is 5 characters)"]})
+        if one("archetype") == "private_message":
+            names = (one("target_recipients") or one("target_usernames")).split(",")
+            recipients = [n.strip() for n in names if n.strip() in self._users]
+            if not recipients:
+                return _json(422, {"errors": ["You must choose a valid user."]})
+            return _json(200, self.create_topic(user["username"], title, raw, private_to=recipients))
+        cat = one("category")
+        return _json(
+            200,
+            self.create_topic(user["username"], title, raw, category_id=int(cat) if cat.isdigit() else None),
+        )
+
+
+def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": JSON_TYPE}, json.dumps(payload).encode()
+
+
+def _not_found() -> tuple[int, dict[str, str], bytes]:
+    return _json(
+        404, {"errors": ["The requested URL or resource could not be found."], "error_type": "not_found"}
+    )
+
+
+def _fault_response(f: Fault) -> tuple[int, dict[str, str], bytes]:
+    if f.kind == "429json":
+        status, hdrs, body = _json(
+            429,
+            {
+                "errors": ["You've performed this action too many times. Please wait a few seconds."],
+                "error_type": "rate_limit",
+                "extras": {"wait_seconds": f.wait, "time_left": f"{f.wait} seconds"},
+            },
+        )
+        hdrs["Discourse-Rate-Limit-Error-Code"] = "ip_10_secs_limit"
+        return status, hdrs, body
+    if f.kind == "429text":
+        return (
+            429,
+            {"Content-Type": "text/plain", "Retry-After": str(int(f.wait))},
+            b"Slow down, too Many Requests",
+        )
+    status = int(f.kind) if f.kind.isdigit() else 500
+    return status, {"Content-Type": "text/html"}, b"<html><body>Internal Server Error</body></html>"
+
+
+def _make_handler(forum: SandboxForum) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            try:
+                status, headers, out = forum.handle(self.command, self.path, self.headers, body)
+            except Exception:  # the sandbox must answer, not drop the connection
+                log.exception("sandbox forum failed on %s %s", self.command, self.path)
+                status, headers, out = _json(500, {"errors": ["sandbox error"]})
+            with forum._lock:
+                forum.requests.append((self.command, urlsplit(self.path).path, status))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = _serve
+        do_POST = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("sandbox: " + format, *args)
+
+    return Handler

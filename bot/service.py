@@ -1,0 +1,148 @@
+"""The bot service: config -> Store, engines, platform adapters, optional HTTP listener.
+
+One engine per platform, because `answer_staff` is a per-platform setting. The Discord
+adapter is imported only when the config has a `discord` section, so a forum-only bot
+never loads discord.py (and the other way round for pydiscourse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config, ConfigError
+from bot.ops.health import Health
+from bot.state import StateError, Store
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 10.0
+
+
+class StartupError(RuntimeError):
+    """The service cannot start. The message is one line, fit to print after ``error: ``."""
+
+
+@dataclass(slots=True)
+class Running:
+    """What a started service exposes to its caller (the demo, tests)."""
+
+    store: Store
+    health: Health
+    discourse: Any | None = None  # DiscourseAdapter
+    http_port: int | None = None
+
+
+async def run_service(
+    cfg: Config,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
+    on_handled: Callable[[Any], Awaitable[None] | None] | None = None,
+) -> None:
+    """Start every configured platform and serve until `stop` is set; raises StartupError."""
+    from bot.core.engine import Engine
+    from knowledge import KnowledgeError, default_kb
+
+    if cfg.discourse is None and cfg.discord is None:
+        raise StartupError(f"{cfg.source}: configure at least one of discourse, discord")
+    stop = stop or asyncio.Event()
+    try:
+        kb = default_kb()
+    except KnowledgeError as exc:
+        raise StartupError(f"knowledge base: {exc}") from None
+    try:
+        store = Store(cfg.state_path)
+    except (StateError, OSError) as exc:
+        raise StartupError(str(exc).splitlines()[0]) from None
+    health = Health()
+    running = Running(store=store, health=health)
+    runner = None
+    tasks: list[asyncio.Task[None]] = []
+    jobs: list[tuple[str, Any]] = []  # started together once everything is set up
+    try:
+        routes = []
+        if cfg.discourse is not None:
+            from bot.discourse.adapter import DiscourseAdapter
+            from bot.discourse.adapter import StartupError as ForumStartupError
+
+            engine = Engine(
+                kb,
+                min_score=cfg.min_score,
+                max_dump_bytes=cfg.max_dump_bytes,
+                answer_staff=cfg.discourse.answer_staff,
+            )
+            adapter = DiscourseAdapter(
+                cfg.discourse, engine, store, health, shadow=cfg.shadow, on_handled=on_handled
+            )
+            try:
+                await adapter.start()
+            except ForumStartupError as exc:
+                raise StartupError(str(exc)) from None
+            running.discourse = adapter
+            if cfg.discourse.webhook_secret:
+                if cfg.http is None:
+                    log.warning(
+                        "FARMHAND_DISCOURSE_WEBHOOK_SECRET is set but there is no http section: webhooks are off"
+                    )
+                routes.append(adapter.webhook_route(cfg.discourse.webhook_secret))
+            jobs.append(("discourse", adapter.run(stop)))
+        if cfg.http is not None:
+            from bot.web import HttpListenError, bound_port, start_http
+
+            try:
+                runner = await start_http(cfg.http, health, routes)
+            except HttpListenError as exc:
+                raise StartupError(str(exc)) from None
+            running.http_port = bound_port(runner)
+        if cfg.discord is not None:
+            # The Discord adapter lives in bot/discord (another module's job); loaded only when configured.
+            from bot.discord.service import run_discord
+
+            engine_d = Engine(
+                kb,
+                min_score=cfg.min_score,
+                max_dump_bytes=cfg.max_dump_bytes,
+                answer_staff=cfg.discord.answer_staff,
+            )
+            jobs.append(("discord", run_discord(cfg, engine_d, store, health, stop)))
+        tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
+        log.info(
+            "farmhand running: mode %s, platforms %s",
+            cfg.mode,
+            ", ".join(t.get_name() for t in tasks),
+            extra={"fields": {"mode": cfg.mode}},
+        )
+        if on_ready is not None:
+            result = on_ready(running)
+            if result is not None:
+                await result
+        stop_task = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({*tasks, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        stop_task.cancel()
+        stop.set()
+        failed = [t for t in done if t is not stop_task and not t.cancelled() and t.exception() is not None]
+        if failed:
+            exc = failed[0].exception()
+            if isinstance(exc, ConfigError | StartupError):
+                raise StartupError(str(exc).splitlines()[0]) from None
+            raise exc  # type: ignore[misc]
+    finally:
+        stop.set()
+        if not tasks:
+            for _name, job in jobs:
+                job.close()  # never started (start-up failed): no "never awaited" warning
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for t in pending:
+                t.cancel()
+            for t in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        if runner is not None:
+            await runner.cleanup()
+        store.close()

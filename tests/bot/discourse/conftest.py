@@ -1,0 +1,59 @@
+"""A sandbox forum on loopback and an adapter wired to it with the real pydiscourse client."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import DiscourseConfig
+from bot.core.engine import Engine
+from bot.discourse.adapter import DiscourseAdapter
+from bot.ops.health import Health
+from bot.sandbox import SandboxForum
+from bot.state import Store
+from knowledge import default_kb
+
+ON_TOPIC_TITLE = "Can I farm ThreeFold in a Proxmox VM?"
+ON_TOPIC = (
+    "I have a Proxmox server at home. Can I run a Zero OS node in a VM on it and still earn farming rewards?"
+)
+LOOKALIKE_TITLE = "Terraform deploy of a VM on the grid times out"
+LOOKALIKE = "I'm deploying a full VM on the ThreeFold grid with the terraform provider and it times out. Why?"
+
+
+@pytest.fixture
+def forum():
+    f = SandboxForum(api_key="test-key").start()
+    f.add_user("farmhand", moderator=True)
+    f.add_user("maria_mod", moderator=True)
+    for name in ("alice", "bob"):
+        f.add_user(name)
+    yield f
+    f.stop()
+
+
+def make_cfg(forum: SandboxForum, **over) -> DiscourseConfig:
+    fields = dict(
+        url=forum.url, api_username="farmhand", api_key=forum.api_key, poll_seconds=0.1, request_timeout=3.0
+    )
+    fields.update(over)
+    return DiscourseConfig(**fields)
+
+
+@pytest.fixture
+def make_adapter(forum, tmp_path):
+    stores: list[Store] = []
+
+    def build(*, shadow: bool = False, state: str = "state.sqlite3", **cfg_over) -> DiscourseAdapter:
+        store = Store(tmp_path / state)
+        stores.append(store)
+        cfg = make_cfg(forum, **cfg_over)
+        engine = Engine(default_kb(), answer_staff=cfg.answer_staff)
+        return DiscourseAdapter(cfg, engine, store, Health(), shadow=shadow)
+
+    yield build
+    for s in stores:
+        s.close()
+
+
+def bot_replies(forum: SandboxForum, topic_id: int | None = None) -> list[dict]:
+    return forum.posts(topic_id=topic_id, username="farmhand")
