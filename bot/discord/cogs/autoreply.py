@@ -186,9 +186,10 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         me = self.bot.user
         if me is not None and payload.user_id == me.id:
             return
-        asker = self.deps.store.kv_get(REPLY_ASKER_KEY.format(message_id=payload.message_id))
-        if asker is None:
-            return  # not one of our auto-replies
+        key = REPLY_ASKER_KEY.format(message_id=payload.message_id)
+        asker = self.deps.store.kv_get(key)
+        if not asker:
+            return  # not one of our auto-replies (or already removed)
         if str(payload.user_id) != asker and not convert.is_moderator(payload.member, self.deps.cfg):
             return
         target = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(payload.message_id)
@@ -200,4 +201,5 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             platform_error(exc)
             log.warning("discord: could not delete reply %s: %s", payload.message_id, exc.status)
             return
+        self.deps.store.kv_set(key, "")  # forget who asked: the reply is gone
         log.info("discord: removed reply %s on request of %s", payload.message_id, payload.user_id)
