@@ -295,3 +295,26 @@ async def test_context_menus_are_added_in_cog_load(cmds, bot):
     await cmds.cog_load()
     added = [c.args[0].name for c in bot.tree.add_command.call_args_list]
     assert added == ["Explain bare metal", "Analyze dump"]
+
+
+# -- error boundary ---------------------------------------------------------------------------------
+
+
+async def test_command_errors_reach_the_user_as_one_line_without_a_traceback(deps):
+    from discord import app_commands
+
+    from bot.discord.client import USER_ERROR_TEXT, FarmhandBot
+
+    bot = FarmhandBot(deps)
+    inter = h.mock_interaction(user=h.mock_member(), bot=h.mock_bot())
+    inter.command = None
+    await bot.on_app_command_error(inter, app_commands.AppCommandError("boom: secret detail"))
+    inter.response.send_message.assert_awaited_once_with(
+        USER_ERROR_TEXT, ephemeral=True, allowed_mentions=mock.ANY
+    )
+    inter.response.is_done.return_value = True
+    await bot.on_app_command_error(inter, app_commands.AppCommandError("again"))
+    assert inter.followup.send.await_args.args[0] == USER_ERROR_TEXT
+    assert bot.allowed_mentions.to_dict() == {"parse": []}
+    assert bot.intents.message_content
+    await bot.close()
