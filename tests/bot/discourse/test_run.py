@@ -1,0 +1,181 @@
+"""`farmhand run` as a real process against the sandbox forum: start-up errors, kill -9, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.state import Store
+from tests.bot.discourse.conftest import ON_TOPIC, ON_TOPIC_TITLE, bot_replies
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    cfg = tmp_path / "farmhand.yaml"
+    cfg.write_text(
+        f"state_path: {tmp_path / 'state' / 'state.sqlite3'}\n"
+        "mode: live\n"
+        "discourse:\n"
+        f"  url: {url}\n"
+        "  api_username: farmhand\n"
+        "  poll_seconds: 0.1\n"
+        "  request_timeout: 10\n"
+    )
+    return cfg
+
+
+def _start(cfg: Path, key: str | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARMHAND_")}
+    if key is not None:
+        env["FARMHAND_DISCOURSE_API_KEY"] = key
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "-c", str(cfg)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait(pred, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def _polls(forum) -> int:
+    return sum(1 for m, p, _s in list(forum.requests) if m == "GET" and p == "/posts.json")
+
+
+def _exit(proc: subprocess.Popen) -> tuple[int, str]:
+    """Wait for a process that must exit by itself."""
+    _out, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+def _stop(proc: subprocess.Popen) -> tuple[int, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return proc.returncode, err
+
+
+def test_kill_9_between_posted_and_recorded_then_restart_posts_once(forum, tmp_path):
+    cfg = _config(tmp_path, forum.url)
+    state = tmp_path / "state" / "state.sqlite3"
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: _polls(forum) >= 3), "the bot did not start polling"
+        forum.hold_posts(5.0)  # the reply is stored, the bot waits for the answer...
+        topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+        assert _wait(lambda: len(bot_replies(forum, topic["topic_id"])) == 1, 15)
+        proc.kill()  # ...and dies before it can record it
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    store = Store(state)
+    key = f"post:{topic['id']}"
+    assert store.claim_state("discourse", key) == "claimed"  # posted, not recorded: the awkward moment
+    forum.hold_posts(0)
+
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: store.claim_state("discourse", key) == "posted", 20)
+        polls = _polls(forum)
+        assert _wait(lambda: _polls(forum) >= polls + 3)
+    finally:
+        code, err = _stop(proc)
+    store.close()
+    assert code == 0, err
+    replies = bot_replies(forum, topic["topic_id"])
+    assert len(replies) == 1
+    assert "not posting again" in err
+
+
+def test_kill_9_after_claim_before_post_then_restart_posts(forum, tmp_path):
+    """A claim without a post (killed before the POST left): the restart checks the topic and posts once."""
+    cfg = _config(tmp_path, forum.url)
+    state = tmp_path / "state" / "state.sqlite3"
+    forum.inject("503", count=1000, path="/posts", method="POST")  # every reply attempt fails
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: _polls(forum) >= 2)
+        topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+        key = f"post:{topic['id']}"
+        probe = Store(state)
+        assert _wait(lambda: probe.claim_state("discourse", key) == "claimed")
+        probe.close()
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    forum._faults.clear()
+    assert bot_replies(forum) == []
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: len(bot_replies(forum, topic["topic_id"])) == 1)
+        polls = _polls(forum)
+        assert _wait(lambda: _polls(forum) >= polls + 3)
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert len(bot_replies(forum, topic["topic_id"])) == 1
+
+
+def test_wrong_api_key_is_one_line_and_exit_1(forum, tmp_path):
+    proc = _start(_config(tmp_path, forum.url), "not-the-key")
+    code, err = _exit(proc)
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "refused the API key" in lines[0]
+    assert "not-the-key" not in err and "Traceback" not in err
+
+
+def test_unreachable_forum_is_one_line_and_exit_1(tmp_path):
+    proc = _start(_config(tmp_path, "http://127.0.0.1:9"), "k")
+    code, err = _exit(proc)
+    assert code == 1 and "cannot reach the forum" in err and "Traceback" not in err
+
+
+def test_missing_secret_names_the_variable(forum, tmp_path):
+    proc = _start(_config(tmp_path, forum.url), None)
+    code, err = _exit(proc)
+    assert code == 2
+    assert "FARMHAND_DISCOURSE_API_KEY" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("mode", ["shadow"])
+def test_shadow_mode_process_posts_nothing(forum, tmp_path, mode):
+    cfg = _config(tmp_path, forum.url)
+    cfg.write_text(cfg.read_text().replace("mode: live", f"mode: {mode}"))
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: _polls(forum) >= 2)
+        forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+        polls = _polls(forum)
+        assert _wait(lambda: _polls(forum) >= polls + 3)
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert bot_replies(forum) == []
+    assert "[shadow]" in err
