@@ -104,6 +104,7 @@ _PROMPT = re.compile(
     )[ \t]+(?P<cmd>\S[^\n]*)$""",
     re.VERBOSE,
 )
+_DMIDECODE_HEADER = re.compile(r"^[ \t]*#[ \t]*dmidecode[ \t]+\d")
 _ROOT_PROMPT = re.compile(r"^[ \t]*#[ \t]+(?P<cmd>(?:sudo[ \t]+)?(?P<word>[\w./-]+)[^\n]*)$")
 
 # Content markers: a line that starts a tool's output even without a prompt.
@@ -113,7 +114,13 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^(?:Handle 0x[0-9A-Fa-f]{4}, DMI type|SMBIOS \d[\d.]* present|Getting SMBIOS data)"),
         "dmidecode",
     ),
-    (re.compile(r"^[ \t]*Architecture:[ \t]+\S"), "lscpu"),
+    (
+        re.compile(
+            r"^[ \t]*(?:Architecture|Hypervisor vendor|Virtualization type|CPU op-mode\(s\)):[ \t]+\S"
+        ),
+        "lscpu",
+    ),
+    (re.compile(r"^(?:System|BIOS|Base Board|Chassis|Processor) Information[ \t]*$"), "dmidecode"),
     (re.compile(r"^(?:processor[ \t]*:[ \t]*\d|vendor_id[ \t]*:|cpu[ \t]+:[ \t]*POWER)"), "cpuinfo"),
     (re.compile(r"^\[[ \t]*\d+\.\d+\][ \t]"), "dmesg"),
     (re.compile(r"^[A-Z][a-z]{2}[ \t]+\d{1,2}[ \t]+\d\d:\d\d:\d\d[ \t]+\S+[ \t]+kernel:"), "dmesg"),
@@ -228,7 +235,7 @@ def prompt_command(line: str) -> str | None:
     if m:
         return m.group("cmd").strip()
     m = _ROOT_PROMPT.match(line)
-    if m:
+    if m and not _DMIDECODE_HEADER.match(line):
         word = m.group("word").rsplit("/", 1)[-1].lower()
         if word in _KNOWN_COMMANDS or _tool_for_command(word) != "other":
             return m.group("cmd").strip()
@@ -245,7 +252,7 @@ def _marker_tool(line: str) -> str | None:
 _PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
 
 # Cheap first-character filter so most lines skip the marker regexes entirely.
-_MARKER_FIRST = frozenset("#HSGA \tpvc[ADJFMNOTLB0123456789abcdefm")
+_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm")
 
 
 def split(text: str) -> list[Section]:
