@@ -38,6 +38,15 @@ FUZZY_CUTOFF = 50.0
 # Weights of the gate score (sum to about 1 for a clear on-topic post).
 W_VIRT, W_FARM, W_COMBO, W_WHY, W_QUESTION, W_FUZZY = 0.35, 0.35, 0.25, 0.45, 0.05, 0.15
 MIN_GROUP = 0.4  # a cue group counts as present from this summed weight on
+# Compositional rule: a virtualization cue and a farming cue this close (in characters, no
+# sentence break between them) are about the same thing ("ZOS inside a VM", "my node on a
+# VPS", "nodo en una VPS"), whatever the language or the words in between.
+NEAR_CHARS = 50
+W_NEAR = 0.2
+# The proximity rule and "no rewards" reports look at the head only: the question is in the
+# title and first lines, while long bodies (logs, issue reports) pair any words by chance.
+TIE_HEAD_CHARS = 600
+MIN_REPORT_VIRT = 0.3  # a "no rewards" report ties to virtualization from this virt weight on
 # Entry choice: similarity (0..1) plus ENTRY_BOOST times the entry's cue weight.
 ENTRY_BOOST = 0.5
 DEFAULT_ENTRY = "vm-farming"
@@ -58,6 +67,18 @@ _QUESTION_WORDS = (
     "peut",
     "kann ich",
     "est-ce",
+    "¿",
+    "possible",
+    "posible",
+    "possivel",
+    "possibile",
+    "moglich",
+    "mogelijk",
+    "mumkun",
+    "bisa",
+    "можно",
+    "ли ",
+    "why",
 )
 
 
@@ -80,9 +101,16 @@ def _any_of(cues: Sequence[signals.Cue]) -> re.Pattern[str]:
 
 
 def _group(cues: Sequence[signals.Cue], text: str) -> _Hits:
-    if len(cues) > 2 and not _any_of(cues).search(text):
-        return _NO_HITS
-    names = [c.name for c in cues if c.pattern.search(text) and not (c.unless and c.unless.search(text))]
+    start = 0
+    if len(cues) > 2:
+        first = _any_of(cues).search(text)
+        if first is None:
+            return _NO_HITS
+        # No cue can match left of the group's leftmost match, so each cue scans from there.
+        start = first.start()
+    names = [
+        c.name for c in cues if c.pattern.search(text, start) and not (c.unless and c.unless.search(text))
+    ]
     weight = sum(c.weight for c in cues if c.name in names)
     return _Hits(tuple(names), min(weight, GROUP_CAP))
 
@@ -92,6 +120,25 @@ _NO_HITS = _Hits((), 0.0)
 
 def _any(cues: Sequence[signals.Cue], text: str) -> tuple[str, ...]:
     return _group(cues, text).names
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
+
+
+def _near(a: Sequence[signals.Cue], b: Sequence[signals.Cue], text: str, window: int = NEAR_CHARS) -> bool:
+    """True when some cue of `a` and some cue of `b` sit within `window` characters, same sentence."""
+    spans = [m.span() for m in _any_of(a).finditer(text)]
+    if not spans:
+        return False
+    for m in _any_of(b).finditer(text):
+        start, end = m.span()
+        for s, e in spans:
+            if s - end > window or start - e > window:
+                continue
+            lo, hi = (e, start) if e <= start else (end, s)
+            if lo >= hi or not _SENTENCE_BREAK.search(text, lo, hi):
+                return True
+    return False
 
 
 class Matcher:
@@ -125,16 +172,25 @@ class Matcher:
         reasons: list[str] = []
         virt = _group(signals.VIRT, text)
         farm = _group(signals.FARM, text)
-        combo = _any(signals.COMBO, text)
+        # The gate needs a farming cue next to a phrase, so without one the (costly) phrase
+        # scan cannot change the decision.
+        combo = _any(signals.COMBO, text) if farm.weight > 0 else ()
         why = _any(signals.BARE_METAL_WHY, text)
         look = _group(signals.LOOKALIKE, text)
         flagged = _any(signals.FLAGGED, text)
-        bare_claim = _any(signals.BARE_CLAIM, text)
-        bare = _any(signals.BARE_METAL, text)
+        bare_claim = _any(signals.BARE_CLAIM, text) if flagged else ()
+        bare = _any(signals.BARE_METAL, text) if flagged and not bare_claim else ()
+        tie_head = text[:TIE_HEAD_CHARS]
+        report = _any(signals.NO_REWARDS, tie_head) if virt.weight >= MIN_REPORT_VIRT else ()
+        near = (
+            virt.weight >= MIN_GROUP and farm.weight > 0 and _near(signals.VIRT, signals.NEAR_FARM, tie_head)
+        )
         question = any(w in text for w in _QUESTION_WORDS)
         reasons += [f"virtualization cue: {n}" for n in virt.names]
         reasons += [f"farming cue: {n}" for n in farm.names]
-        reasons += [f"phrase: {n}" for n in combo + why]
+        reasons += [f"phrase: {n}" for n in combo + why + report]
+        if near:
+            reasons.append("virtualization cue next to a farming cue")
         reasons += [f"look-alike: {n}" for n in look.names]
 
         head = content_words(text[:FUZZY_HEAD_CHARS])
@@ -146,7 +202,8 @@ class Matcher:
         score = (
             W_VIRT * virt.weight
             + W_FARM * farm.weight
-            + (W_COMBO if combo else 0.0)
+            + (W_COMBO if combo or report else 0.0)
+            + (W_NEAR if near else 0.0)
             + (W_WHY if why else 0.0)
             + (W_QUESTION if question else 0.0)
             + W_FUZZY * fuzzy
@@ -155,7 +212,7 @@ class Matcher:
         score = max(0.0, min(1.0, score))
         gate = (
             bool(why)
-            or (bool(combo) and farm.weight > 0)
+            or (bool(combo or report or near) and farm.weight > 0)
             or (virt.weight >= MIN_GROUP and farm.weight >= MIN_GROUP)
         )
         if not gate:

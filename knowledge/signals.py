@@ -49,22 +49,40 @@ VIRT: tuple[Cue, ...] = _cues(
     (
         "virtual machine",
         r"\bvirtual[ -]?machines?\b|\bmaquinas? virtual|\bmachines? virtuelles?\b"
-        r"|\bvirtuellen? maschinen?\b|\bmacchin[ae] virtual|виртуальн|虚拟机",
+        r"|\bvirtuellen? maschinen?\b|\bmacchin[ae] virtual|виртуальн|虚拟机|仮想マシン|가상 ?머신"
+        # nl, tr, id/ms, pl, cs/sk, ro, sv/da/no, fi, vi
+        r"|\bvirtuele (?:machine|server)s?\b|\bsanal (?:makine|sunucu)\w*|\bmesin virtual\b"
+        r"|\bmaszyn\w* wirtualn|\bvirtualni (?:stroj|server)|\bmasin\w* virtual|\bvirtuell?e? maskin"
+        r"|\bvirtuaali\w*|\bmay ao\b",
         0.6,
     ),
-    ("vps", r"\bvps(?:es)?\b|\bvirtual private server|\bvserver\b|\broot-?server\b", 0.6),
-    ("hypervisor", r"\bhypervisors?\b|\bkvm guest\b|\bguest os\b|\bnested\b", 0.5),
+    (
+        "vps",
+        r"\bvps(?:es|s)?\b|\bvds\b|\bvirtual (?:private|dedicated) server|\bvserver\b|\broot-?server\b"
+        r"|\bservidor(?:es)? virtual|\bserveurs? virtuels?\b|\bvirtuelle[nr]? server|\bserver virtual",
+        0.6,
+    ),
+    (
+        "hypervisor",
+        r"\bhypervisors?\b|\bгипервизор|\bkvm guest\b|\bguest os\b|\bas (?:a )?guest\b|\bnested\b"
+        r"|\bxen(?:server)?\b|\bxcp-?ng\b|\bnutanix\b|\bovirt\b|\bopenvz\b|\bvirtuozzo\b|\bmultipass\b"
+        r"|\bvagrant\b|\bgnome boxes\b",
+        0.5,
+        # Zero OS itself runs workloads with cloud-hypervisor: that is not a layer under it
+        r"\bcloud[- ]hypervisor\b",
+    ),
     ("proxmox", r"\bproxmox\b|\bpve\b", 0.6),
     ("esxi", r"\besxi\b|\bvmware\b|\bvsphere\b|\bvmdk\b", 0.6),
-    ("hyper-v", r"\bhyper-?v\b", 0.6),
+    ("hyper-v", r"\bhyper[- ]?v\b", 0.6),
     ("virtualbox", r"\bvirtual ?box\b|\bvbox\b", 0.6),
     ("unraid/truenas", r"\bunraid\b|\btruenas\b|\bbhyve\b|\bsynology vmm\b", 0.6),
     ("qemu", r"\bqemu\b|\blibvirt\b|\bvirt-manager\b|\bkvm\b", 0.5),
     ("parallels", r"\bparallels\b|\butm\b", 0.5),
     (
         "cloud",
-        r"\bcloud (?:instance|server|vm|provider|hosting|hoster)s?\b|\bin the cloud\b"
-        r"|\bhetzner cloud\b|\bpublic cloud\b",
+        r"\bcloud (?:instance|server|vm|provider|hosting|hoster|compute|machine)s?\b|\bin the cloud\b"
+        r"|\bhetzner cloud\b|\bpublic cloud\b|\bcompute (?:engine|instance)s?\b|\bfree tier\b"
+        r"|\ben la nube\b|\bna nuvem\b|\bdans le cloud\b|\bin der cloud\b|\bnel cloud\b|\bв облак",
         0.6,
     ),
     (
@@ -80,28 +98,70 @@ VIRT: tuple[Cue, ...] = _cues(
         r"|\bdedicated (?:server|cpu|vcpu)s?\b|\bserver auction\b",
         0.5,
     ),
-    ("container", r"\bdocker\b|\blxc\b|\blxd\b|\bpodman\b|\bcontaineri[sz]ed\b|\bwsl2?\b", 0.5),
-    ("virtualized", r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtualise\b|\bvirtualizad", 0.5),
+    (
+        "container",
+        # not "container" alone: Zero OS runs containers for its users every day
+        r"\bdocker\b|\blxc\b|\blxd\b|\bpodman\b|\bcontaineri[sz]ed\b|\bwsl2?\b|\bwindows subsystem\b",
+        0.5,
+    ),
+    (
+        "virtualized",
+        r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtualise\b|\bvirtuali[sz]ad|\bvirtualizzat|\bvirtualis[ée]",
+        0.5,
+        # "virtualized: no" is a node that passed the check
+        r"virtuali[sz]ed\W{0,4}(?:no|false)\b",
+    ),
     (
         "virtual",
         r"\bvirtual (?:environment|server|node|instance|hardware|setup)s?\b|\bvirtual\b",
         0.4,
         r"\bvirtual (?:cores?|threads?|memory|desktop|wallet|currency|machine)\b",
     ),
-    ("virtualization", r"\bvirtuali[sz]ation\b|\bvirtualisierung\b", 0.3),
+    (
+        "virtualization",
+        r"\bvirtuali[sz]ation\b|\bvirtualisierung\b|\bvirtuali[sz]acion\b|\bvirtualizzazione\b"
+        r"|\bvirtualisatie\b|\bsanalla?s?tirma\b|\bвиртуализац",
+        0.3,
+    ),
     ("passthrough", r"\bpass-?through\b|\bpassed[- ]through\b", 0.3),
 )
 
 FARM: tuple[Cue, ...] = _cues(
-    ("farm", r"\bfarm(?:s|ing|in|er|ers|ear|en|ing)?\b|\bgranja\b|\bferme\b|\bfarmear\b|фарм", 0.6),
+    ("farm", r"\bfarm(?:s|ing|in|er|ers|ear|ea|eo|ar|ando|en|are|o|ovat)?\b|\bgranja\b|\bferme\b|фарм", 0.6),
     ("zos", r"\bzos\b|\bzero[- ]?os\b|\b0-os\b|\bzeroos\b|\bzos4\b|\bzmachine light\b", 0.6),
-    ("3node", r"\b3 ?nodes?\b", 0.6),
+    # "3 nodes" is a count, "3Node" the ThreeFold term
+    ("3node", r"\b3-?nodes?\b|\b3 node\b(?! cluster)", 0.6),
     ("node", r"\bnodes?\b|\bnoeuds?\b|\bnodos?\b|\bknoten\b|\bнод|узел", 0.4),
-    ("rewards", r"\brewards?\b|\brewarded\b|\brecompensas?\b|\brecompenses?\b|\bbelohnung|наград", 0.4),
-    ("minting", r"\bmint(?:ing|ed)?\b", 0.4),
+    (
+        "rewards",
+        r"\brewards?\b|\brewarded\b|\brecompensas?\b|\brecompenses?\b|\bbelohnung|наград"
+        r"|\bbeloning|\bodul\w*|\bhadiah\b|\bimbalan\b|\bricompens\w*|\bnagrod\w*",
+        0.4,
+    ),
+    ("minting", r"\bmint(?:ing|ed|s)?\b", 0.4),
+    # many newcomers call farming "mining"
+    ("mining", r"\bmin(?:ing|ers?)\b|\bmine (?:tft|threefold)\b|\bminar\b|\bminerar\b|\bмайнинг", 0.3),
+    (
+        "provide capacity",
+        r"\b(?:provide|contribute|share|sell|offer|add)\w* (?:\w+ ){0,2}(?:capacity|resources|compute)\b"
+        r"|\bjoin(?:ing)? the grid\b|\bcapacity provider\b",
+        0.4,
+    ),
     ("tft", r"\btft\b", 0.4),
     ("earn", r"\bearn(?:s|ing)?\b|\bget paid\b|\bpaid\b|\bpayout\b|\bverdienen\b|\bgagner\b|\bganar\b", 0.3),
-    ("threefold", r"\bthreefold\b|\btf ?grid\b|\bthe grid\b|\bzui\b", 0.3),
+    ("threefold", r"\bthree ?fold\b|\btf ?grid\b|\bthe grid\b|\bzui\b|\btf ?nodes?\b", 0.3),
+)
+
+# Farming words strong enough for the proximity rule (matcher.NEAR_CHARS): not "ThreeFold",
+# "TFT" or "node 1234", which users deploying workloads write next to "VM" all the time.
+NEAR_FARM: tuple[Cue, ...] = _cues(
+    (
+        "farming word",
+        r"\bfarm\w*|\bgranja\b|\bferme\b|фарм|\bzos\b|\bzero[- ]?os\b|\b0-os\b|\b3-?nodes?\b"
+        r"|\b(?:my|a|the|our|his|her|their|this|that|your|mi|un|una|mon|mein|meinen|ein|einen|meu|um|il|mijn|een)"
+        r" (?:\w+ )?(?:nodes?|nodos?|noeuds?|knoten|nodo)\b"
+        r"|\brewards?\b|\brecompensa|\bbelohnung|наград|\bminting\b|\bmining\b|\bнод[уа]?\b",
+    ),
 )
 
 # Any virtualization layer, as one alternation for the phrase cues below.
@@ -140,6 +200,20 @@ COMBO: tuple[Cue, ...] = _cues(
     (
         "virtualized flag",
         r"virtuali[sz]ed\W{0,3}(?:yes|true|=\s*true)|(?:no|zero|0) (?:tft|rewards?|minting)\b",
+    ),
+)
+
+# A report that a node earns nothing. Alone it is an ordinary minting question; next to a
+# virtualization cue it is the "my VM node gets no rewards" case.
+NO_REWARDS: tuple[Cue, ...] = _cues(
+    (
+        "nothing earned",
+        # reports: "rewards are 0", "never minted", "earned nothing", "not receiving any TFT"
+        r"\b(?:rewards?|minting|payouts?|earnings?)\W{1,3}(?:(?:is|are|was|were|stays?|still|shows?) ){0,2}"
+        r"(?:0|zero|nothing|none|empty)\b"
+        r"|\b(?:earn\w*|received?|got|mint\w*|paid) (?:\w+ )?(?:nothing|0 tft|zero)\b"
+        r"|\b(?:not|never|didn'?t|don'?t|doesn'?t|isn'?t|won'?t) (?:\w+ )?(?:receiv\w*|get\w*|earn\w*|mint\w*|paid)"
+        r" (?:\w+ )?(?:tft|rewards?|tokens?|anything)\b",
     ),
 )
 
@@ -199,8 +273,20 @@ PLATFORM_NAMES = frozenset(
 )
 
 LOOKALIKE: tuple[Cue, ...] = _cues(
-    ("deploy on the grid", r"\bdeploy(?:ed|ing|ment|ments|s)?\b", 0.35),
+    (
+        "deploy on the grid",
+        r"\bdeploy(?:ed|ing|ment|ments|s)?\b|\bdesplieg\w*|\bdeploye\w*|\bdeployer\b|\bdeployen\b",
+        0.35,
+        # deploying Zero OS itself (as a farmer) is not a grid deployment
+        r"\bdeploy\w* (?:\w+ ){0,3}(?:zos|zero[- ]?os|0-os|3 ?nodes?)\b",
+    ),
     ("dashboard", r"\bdashboard\b|\bplayground\b", 0.1),
+    (
+        "homelab cluster",
+        r"\b(?:proxmox|esxi|vsphere|hyper-?v|ceph|k8s|kubernetes) clusters?\b|\bceph\b|\bcorosync\b|\bquorum\b"
+        r"|\bhigh availability\b|\bvmbr\d|\bbackup server\b",
+        0.4,
+    ),
     (
         "grid services",
         r"\bgrid ?proxy\b|\bgraphql\b|\bindexer\b|\brmb relay\b|\btfchain (?:node|validator)\b",
