@@ -15,6 +15,7 @@ __all__ = [
     "ForumAuthError",
     "ForumClient",
     "ForumError",
+    "ForumNotDiscourse",
     "ForumRejected",
     "ForumUnavailable",
     "RateLimited",

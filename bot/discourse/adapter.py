@@ -36,7 +36,14 @@ from aiohttp import web
 from bot.config import DiscourseConfig
 from bot.core.engine import Engine
 from bot.core.models import Decision, Event
-from bot.discourse.client import ForumAuthError, ForumClient, ForumError, ForumRejected, ForumUnavailable
+from bot.discourse.client import (
+    ForumAuthError,
+    ForumClient,
+    ForumError,
+    ForumNotDiscourse,
+    ForumRejected,
+    ForumUnavailable,
+)
 from bot.discourse.convert import PLATFORM, author_of, is_private, to_event
 from bot.ops import metrics
 from bot.ops.health import Health
@@ -115,9 +122,9 @@ class DiscourseAdapter:
                 f"{self.cfg.api_username!r} ({exc}); check FARMHAND_DISCOURSE_API_KEY, "
                 "discourse.url and discourse.api_username"
             ) from None
-        except ForumRejected as exc:
+        except (ForumRejected, ForumNotDiscourse) as exc:
             raise StartupError(
-                f"discourse: {self.cfg.url} does not look like a Discourse forum ({exc})"
+                f"discourse: {self.cfg.url} does not look like a Discourse forum ({exc}); check discourse.url"
             ) from None
         except ForumError as exc:
             raise StartupError(f"discourse: cannot reach the forum at {self.cfg.url} ({exc})") from None

@@ -38,6 +38,10 @@ class ForumAuthError(ForumError):
     """The forum refused the API key or user (401/403), or the URL is not a Discourse API."""
 
 
+class ForumNotDiscourse(ForumError):
+    """The URL answers, but not like a Discourse API (HTML page, redirect): wrong discourse.url."""
+
+
 class ForumUnavailable(ForumError):
     """Network error, timeout or 5xx: back off and try again."""
 
@@ -125,14 +129,16 @@ class _Client(DiscourseClient):
         if status in (401, 403):
             raise ForumAuthError(f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}")
         if 300 <= status < 400:
-            raise ForumAuthError(f"{verb} {path}: redirected ({status}): wrong URL or API key?")
+            raise ForumNotDiscourse(f"{verb} {path}: redirected ({status})")
         if status >= 400:
             raise ForumRejected(f"{verb} {path}: {status} {_errors(resp)}".strip(), status)
         content_type = resp.headers.get("Content-Type", "")
         if content_type != JSON_CONTENT:
             if not resp.content.strip():
                 return None
-            raise ForumAuthError(f"{verb} {path}: not a Discourse API response ({content_type or 'no type'})")
+            raise ForumNotDiscourse(
+                f"{verb} {path}: not a Discourse API response ({content_type or 'no type'})"
+            )
         try:
             decoded = resp.json()
         except ValueError:

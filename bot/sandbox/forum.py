@@ -109,7 +109,9 @@ class SandboxForum:
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="sandbox-forum", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-forum", daemon=True
+        )
         self._thread.start()
         return self
 

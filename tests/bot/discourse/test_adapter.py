@@ -277,3 +277,31 @@ async def test_network_errors_are_typed(forum, make_adapter):
     forum.stop()
     with pytest.raises(ForumUnavailable):
         await adapter.client.latest_posts()
+
+
+async def test_a_url_that_is_not_discourse_fails_start(make_adapter, tmp_path):
+    """An HTML site at discourse.url: one line saying the URL looks wrong."""
+    import http.server
+    import threading
+
+    class Html(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        adapter = make_adapter(url=f"http://127.0.0.1:{srv.server_address[1]}", state="html.sqlite3")
+        with pytest.raises(StartupError, match="does not look like a Discourse forum"):
+            await adapter.start()
+    finally:
+        srv.shutdown()
+        srv.server_close()
