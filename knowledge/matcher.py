@@ -46,6 +46,8 @@ W_NEAR = 0.2
 # The proximity rule and "no rewards" reports look at the head only: the question is in the
 # title and first lines, while long bodies (logs, issue reports) pair any words by chance.
 TIE_HEAD_CHARS = 600
+# Entry choice reads the head too: it names the entry, never decides the gate.
+CHOICE_HEAD_CHARS = 1200
 MIN_REPORT_VIRT = 0.3  # a "no rewards" report ties to virtualization from this virt weight on
 # Entry choice: similarity (0..1) plus ENTRY_BOOST times the entry's cue weight.
 ENTRY_BOOST = 0.5
@@ -127,10 +129,10 @@ _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 
 def _near(a: Sequence[signals.Cue], b: Sequence[signals.Cue], text: str, window: int = NEAR_CHARS) -> bool:
     """True when some cue of `a` and some cue of `b` sit within `window` characters, same sentence."""
-    spans = [m.span() for m in _any_of(a).finditer(text)]
+    spans = [m.span() for m in _any_of(b).finditer(text)]
     if not spans:
         return False
-    for m in _any_of(b).finditer(text):
+    for m in _any_of(a).finditer(text):
         start, end = m.span()
         for s, e in spans:
             if s - end > window or start - e > window:
@@ -218,7 +220,7 @@ class Matcher:
         if not gate:
             reasons.append("no virtualization + farming pair")
 
-        candidate = self._choose(text, per_entry, reasons)
+        candidate = self._choose(text[:CHOICE_HEAD_CHARS], per_entry, reasons)
         platform_named = bool(set(virt.names) & signals.PLATFORM_NAMES)
         if flagged and (bare_claim or bare) and not platform_named and "wrongly-flagged" in self._by_id:
             # A real machine shown as virtualized is a detection issue for support, not a
