@@ -41,6 +41,70 @@ def test_own_posts_precision_and_recall(kb):
     assert figures.recall >= 0.9, [m.text for m in figures.false_negatives]
 
 
+def _posts(name: str) -> list[dict[str, str]]:
+    return [json.loads(line) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines()]
+
+
+# Floors per fixture file. posts.jsonl and posts-blind.jsonl were tuned on, so they must stay
+# (near) perfect; posts-blind2.jsonl was written after tuning and never tuned on: its floor
+# is looser than its measured P 1.000 / R 1.000 so a new cue may cost one post, not more.
+FLOORS = {
+    "posts.jsonl": (0.95, 0.90),
+    "posts-blind.jsonl": (0.95, 0.90),
+    "posts-blind2.jsonl": (0.95, 0.85),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_fixture_file_precision_recall_floors(kb, name):
+    posts = _posts(name)
+    figures = score(posts, [kb.match(p["text"]) for p in posts])
+    min_precision, min_recall = FLOORS[name]
+    assert figures.precision >= min_precision, [m.text for m in figures.false_positives]
+    assert figures.recall >= min_recall, [m.text for m in figures.false_negatives]
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_hard_negatives_in_fixtures_never_answered(kb, name):
+    """Precision 1.0 on the look-alikes we wrote ourselves: a wrong auto-reply is spam."""
+    negatives = [p for p in _posts(name) if p["label"] != "vm_farming"]
+    assert len(negatives) >= 20
+    answered = [p["text"] for p in negatives if kb.match(p["text"]).on_topic]
+    assert answered == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # multilingual "node in a virtual machine" (nl, tr, id, it, pt)
+        "Kan ik mijn ThreeFold node in een virtuele machine draaien?",
+        "ThreeFold node'u sanal makinede çalıştırabilir miyim?",
+        "Bisa farming ThreeFold di mesin virtual?",
+        "Posso fare farming con un nodo ThreeFold su una macchina virtuale?",
+        "Dá para rodar um nó de farming ThreeFold em servidor virtual?",
+        # a report: node in a VM, earns nothing
+        "My node runs on KVM and the rewards are 0 after a month, why?",
+    ],
+)
+def test_unseen_phrasings_are_answered(kb, text):
+    m = kb.match(text)
+    assert m.on_topic, (m.score, m.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Proxmox cluster with 3 nodes: Ceph reports slow ops",
+        "node offline since Monday, rewards are 0 this period",
+        "My node shows virtualized: no on the dashboard, all good?",
+        "What's the cheapest Ubuntu VM on ThreeFold for a website?",
+    ],
+)
+def test_proximity_and_report_rules_keep_quiet_on_look_alikes(kb, text):
+    m = kb.match(text)
+    assert m.on_topic is False, (m.score, m.reasons)
+
+
 def test_fixture_set_is_big_and_has_hard_negatives():
     assert len(POSTS) >= 80
     assert sum(p["label"] == "other" for p in POSTS) >= 40
