@@ -28,15 +28,16 @@ _KEEP_SERIAL = re.compile(
     r"^(Not Specified|None|To be filled by O\.E\.M\.|Default string|0|N/A|Not Applicable|System Serial Number)$",
     re.I,
 )
-_PROMPT_HOST = re.compile(r"\b([\w.-]+)@([\w.-]+)(?=[:\s\]~])")
+# Bounded repeats with a lookbehind anchor: linear even on "a.a.a.a..." lines.
+_PROMPT_HOST = re.compile(r"(?<![\w.-])([\w.-]{1,64})@([\w.-]{1,253})(?=[:\s\]~])")
 _UNAME = re.compile(r"(?m)^(Linux|Darwin|FreeBSD)[ \t]+(\S+)")
 _HEXID = re.compile(r"\b[0-9a-f]{32,64}\b")
 _EC2_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
 _FQDN = re.compile(
-    r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,}(?:com|net|org|de|eu|io|cloud|local|lan|internal|uk|fr|nl|be|us|ca)\b",
+    r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){2,6}(?:com|net|org|de|eu|io|cloud|local|lan|internal|uk|fr|nl|be|us|ca)\b",
     re.I,
 )
-_DISK_ID = re.compile(r"\b((?:ata|scsi|nvme|usb|wwn)-[\w.-]*?)_([A-Za-z0-9]{6,})(?=[\s-]|$)")
+_DISK_ID = re.compile(r"\b((?:ata|scsi|nvme|usb|wwn)-[\w.-]{0,80}?)_([A-Za-z0-9]{6,})(?=[\s-]|$)")
 
 
 def _serial(m: re.Match[str]) -> str:

@@ -145,17 +145,19 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
         return []
     hits: list[Hit] = []
     counts: dict[str, int] = {}
-    last_line_start = -1
+    line_start, line_end = 0, -1
     pos, lineno = 0, start
     for m in prefilter.finditer(text):
-        ls = text.rfind("\n", 0, m.start()) + 1
-        if ls == last_line_start:
-            continue
-        last_line_start = ls
+        if m.start() <= line_end:
+            continue  # another hit on a line already checked
+        # Search back only to the last known position: linear even on one huge line.
+        nl = text.rfind("\n", max(pos, line_end + 1), m.start())
+        new_start = nl + 1 if nl >= 0 else max(line_start, line_end + 1)
+        lineno += text.count("\n", pos, new_start)
+        pos = line_start = new_start
         le = text.find("\n", m.end())
-        line = text[ls : le if le >= 0 else len(text)]
-        lineno += text.count("\n", pos, ls)
-        pos = ls
+        line_end = le if le >= 0 else len(text)
+        line = text[line_start:line_end]
         for sig in active:
             if counts.get(sig.id, 0) >= _MAX_HITS_PER_SIGNAL:
                 continue

@@ -98,7 +98,7 @@ _KNOWN_COMMANDS = (
 # dmidecode prints `# dmidecode 3.3` and s390 cpuinfo has `# processors : 1`.
 _PROMPT = re.compile(
     r"""^[ \t]*(?:
-        (?:\([\w.-]+\)[ \t]*)?(?:\[?[\w.-]+@[\w.-]+[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|\$|%|❯|➜[^\n]{0,40}?\s)
+        (?:\([\w.-]{1,64}\)[ \t]*)?(?:\[?[\w.-]{1,64}@[\w.-]{1,253}[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|\$|%|❯|➜[^\n]{0,40}?\s)
         |PS[ \t][A-Za-z]:[^\n>]{0,80}>
         |[A-Za-z]:\\[^\n>]{0,80}>
     )[ \t]+(?P<cmd>\S[^\n]*)$""",
@@ -179,8 +179,9 @@ _FLAT_KEYS = (
     "Firmware Version:",
     "Host:",
 )
+# The lookbehind pins each match to the start of a whitespace run: linear on long runs.
 _FLAT_SPLIT = re.compile(
-    r"[ \t]+(?=(?:"
+    r"(?<![ \t])[ \t]+(?=(?:"
     + "|".join(re.escape(k) for k in _FLAT_KEYS)
     + r")|\$[ \t]|\[[ \t]*\d+\.\d{6}\]|(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t][A-Z]|Bus \d{3} Device)"
 )

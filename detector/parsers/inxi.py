@@ -12,7 +12,7 @@ from detector.parsers import MAX_FACTS, Fact, Parsed
 # inxi keys are single lower/Title-case words followed by ':'; values run to the next key.
 _PAIR = re.compile(
     r"(?:^|[ \t])(Type|System|product|Mobo|model|BIOS|Kernel|Host|Info|model name)"
-    r":[ \t]+([^:\n]*?)(?=[ \t]+[A-Za-z][\w-]{0,12}:[ \t]|$)"
+    r":[ \t]+([^:\n]*?)(?=[ \t][A-Za-z][\w-]{0,12}:[ \t]|$)"
 )
 _KEYS = {
     "Type": "inxi.type",

@@ -10,7 +10,7 @@ import re
 
 from detector.parsers import MAX_FACTS, Fact, Parsed
 
-_IP_HEAD = re.compile(r"^\d+:[ \t]+([\w@.:-]+?)(?:@[\w.-]+)?:[ \t]+<")
+_IP_HEAD = re.compile(r"^\d+:[ \t]+([\w.:-]{1,64}?)(?:@[\w.-]{1,64})?:[ \t]+<")
 _IFCONFIG_HEAD = re.compile(r"^([\w.:-]+?):?[ \t]+(?:flags=|Link encap)")
 _MAC = re.compile(r"(?:link/ether|ether|HWaddr)[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
