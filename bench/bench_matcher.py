@@ -33,6 +33,10 @@ from knowledge.evaluate import read_labelled, score  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "questions-dev.jsonl"
 OWN = ROOT / "tests" / "fixtures" / "questions" / "posts.jsonl"
+# Self-written batches: posts-blind was scored before tuning and then tuned on; posts-blind2
+# was written after tuning and never tuned on (the honest unseen figure of our own posts).
+BLIND = ROOT / "tests" / "fixtures" / "questions" / "posts-blind.jsonl"
+BLIND2 = ROOT / "tests" / "fixtures" / "questions" / "posts-blind2.jsonl"
 FARMHAND = ROOT / ".venv" / "bin" / "farmhand"
 
 
@@ -104,6 +108,9 @@ def main() -> int:
 
     own_fig = figures(own)
     result["own_fixtures"] = own_fig
+    for key, path in (("own_blind", BLIND), ("own_blind2", BLIND2)):
+        if path.is_file():
+            result[key] = figures(read_labelled(path)[0])
     if dev:
         tune = [r for r in dev if not held_out(r["id"])]
         held = [r for r in dev if held_out(r["id"])]
@@ -122,7 +129,7 @@ def main() -> int:
         print(
             f"start-up: classify {result['startup_classify_s']} s, ask {result['startup_ask_s']} s (target <= 0.5)"
         )
-    for key in ("own_fixtures", "dev_tune", "dev_held_out", "dev_all"):
+    for key in ("own_fixtures", "own_blind", "own_blind2", "dev_tune", "dev_held_out", "dev_all"):
         if key in result:
             f = result[key]
             assert isinstance(f, dict)

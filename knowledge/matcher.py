@@ -129,16 +129,22 @@ _SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
 
 def _near(a: Sequence[signals.Cue], b: Sequence[signals.Cue], text: str, window: int = NEAR_CHARS) -> bool:
     """True when some cue of `a` and some cue of `b` sit within `window` characters, same sentence."""
-    spans = [m.span() for m in _any_of(b).finditer(text)]
-    if not spans:
-        return False
-    for m in _any_of(a).finditer(text):
+    pattern_a = _any_of(a)
+    for m in _any_of(b).finditer(text):
         start, end = m.span()
-        for s, e in spans:
+        # Scan `a` only around this hit (widened to word edges so \b sees whole words):
+        # far cheaper than running the big alternation over the whole head.
+        lo, hi = max(0, start - window), min(len(text), end + window)
+        while lo > 0 and text[lo - 1].isalnum():
+            lo -= 1
+        while hi < len(text) and text[hi].isalnum():
+            hi += 1
+        for n in pattern_a.finditer(text, lo, hi):
+            s, e = n.span()
             if s - end > window or start - e > window:
                 continue
-            lo, hi = (e, start) if e <= start else (end, s)
-            if lo >= hi or not _SENTENCE_BREAK.search(text, lo, hi):
+            gap_lo, gap_hi = (e, start) if e <= start else (end, s)
+            if gap_lo >= gap_hi or not _SENTENCE_BREAK.search(text, gap_lo, gap_hi):
                 return True
     return False
 
