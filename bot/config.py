@@ -65,6 +65,7 @@ class Config:
     http: HttpConfig | None = None
     max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES
     min_score: float | None = None  # override the matcher's auto-reply threshold
+    retention_days: int = 90  # audit-log rows older than this are deleted; 0 keeps them forever
     source: str = "<config>"
 
     @property
@@ -72,7 +73,16 @@ class Config:
         return self.mode == "shadow"
 
 
-_TOP_KEYS = {"state_path", "mode", "discourse", "discord", "http", "max_dump_bytes", "min_score"}
+_TOP_KEYS = {
+    "state_path",
+    "mode",
+    "discourse",
+    "discord",
+    "http",
+    "max_dump_bytes",
+    "min_score",
+    "retention_days",
+}
 _DISCOURSE_KEYS = {"url", "api_username", "poll_seconds", "categories", "answer_staff", "request_timeout"}
 _DISCORD_KEYS = {
     "watch_channels",
@@ -127,6 +137,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
     min_score = data.get("min_score")
     if min_score is not None and not (isinstance(min_score, int | float) and 0 <= min_score <= 1):
         raise ConfigError(f"{source}: min_score must be a number between 0 and 1")
+    retention = _int(data.get("retention_days", 90), source, "retention_days")
     return Config(
         state_path=Path(state_path).expanduser(),
         mode=mode,
@@ -135,6 +146,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
         http=http,
         max_dump_bytes=max_dump,
         min_score=None if min_score is None else float(min_score),
+        retention_days=retention,
         source=source,
     )
 

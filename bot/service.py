@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import Config, ConfigError
@@ -21,6 +22,7 @@ from bot.state import StateError, Store
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
+PRUNE_EVERY_SECONDS = 6 * 3600.0
 
 
 class StartupError(RuntimeError):
@@ -62,6 +64,7 @@ async def run_service(
     health = Health()
     running = Running(store=store, health=health)
     runner = None
+    housekeeping: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = []
     jobs: list[tuple[str, Any]] = []  # started together once everything is set up
     try:
@@ -111,6 +114,8 @@ async def run_service(
             )
             jobs.append(("discord", run_discord(cfg, engine_d, store, health, stop)))
         tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
+        if cfg.retention_days > 0:
+            housekeeping = asyncio.create_task(_prune_loop(store, cfg.retention_days, stop), name="retention")
         log.info(
             "farmhand running: mode %s, platforms %s",
             cfg.mode,
@@ -133,6 +138,10 @@ async def run_service(
             raise exc  # type: ignore[misc]
     finally:
         stop.set()
+        if housekeeping is not None:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
         if not tasks:
             for _name, job in jobs:
                 job.close()  # never started (start-up failed): no "never awaited" warning
@@ -146,3 +155,17 @@ async def run_service(
         if runner is not None:
             await runner.cleanup()
         store.close()
+
+
+async def _prune_loop(store: Store, days: int, stop: asyncio.Event) -> None:
+    """Keep the audit log within its retention: prune at start, then every few hours."""
+    while not stop.is_set():
+        try:
+            removed = store.prune_decisions(datetime.now(UTC) - timedelta(days=days))
+        except Exception as exc:  # housekeeping must never take the bot down
+            log.warning("could not prune the audit log: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        else:
+            if removed:
+                log.info("pruned %d audit-log rows older than %d days", removed, days)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)

@@ -319,13 +319,24 @@ class Store:
             ).fetchone()
         return row is not None
 
+    def prune_decisions(self, older_than: datetime) -> int:
+        """Delete audit-log rows older than `older_than` (the retention limit); returns how many."""
+        if older_than.tzinfo is None:
+            older_than = older_than.replace(tzinfo=UTC)
+        return self._write("DELETE FROM decisions WHERE at < ?", (older_than.timestamp(),))
+
     def purge_user(self, user_id: str) -> int:
-        """Remove every record about a person (audit rows, opt-outs); returns the rows removed."""
+        """Remove every record about a person (audit rows, opt-outs, who-asked notes); returns the rows removed."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 n = self._db.execute("DELETE FROM decisions WHERE author_id = ?", (str(user_id),)).rowcount
                 n += self._db.execute("DELETE FROM opt_outs WHERE user_id = ?", (str(user_id),)).rowcount
+                # Small per-message notes that name a person (e.g. who asked for a Discord
+                # auto-reply, so they may remove it) are keyed "<platform>:reply-asker:<id>".
+                n += self._db.execute(
+                    "DELETE FROM kv WHERE key LIKE '%:reply-asker:%' AND value = ?", (str(user_id),)
+                ).rowcount
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -87,3 +87,14 @@ class Decision:
     @property
     def posts(self) -> bool:
         return self.action is not Action.SILENT
+
+    @property
+    def audit_entry(self) -> str | None:
+        """The entry to write in the audit log: the answering one, else the closest candidate.
+
+        Silent decisions keep their closest entry so the moderators' digest can show what
+        a near miss would have answered.
+        """
+        if self.entry is not None:
+            return self.entry.id
+        return self.match.candidate if self.match is not None else None

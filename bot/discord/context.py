@@ -53,7 +53,7 @@ class Deps:
                 author_id=event.author.id,
                 kind=event.kind.value,
                 action=decision.action.value,
-                entry=entry,
+                entry=decision.audit_entry,
                 score=score,
                 reason=reason or decision.reason,
                 verdict=verdict,

@@ -381,7 +381,7 @@ class DiscourseAdapter:
             author_id=event.author.id,
             kind=event.kind.value,
             action=decision.action.value,
-            entry=entry,
+            entry=decision.audit_entry,
             score=score,
             reason=decision.reason + reason_suffix,
             verdict=decision.verdict.verdict if decision.verdict else None,

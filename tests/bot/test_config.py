@@ -84,3 +84,10 @@ def test_yaml_error_names_the_line():
         parse_config(
             "state_path: s\nmode: live\ndiscourse: {url: :\n  bad: [\n", source="farmhand.yaml", env=ENV
         )
+
+
+def test_retention_days_defaults_to_90_and_validates():
+    assert parse_config("state_path: s\n", env=ENV).retention_days == 90
+    assert parse_config("state_path: s\nretention_days: 0\n", env=ENV).retention_days == 0
+    with pytest.raises(ConfigError, match="retention_days"):
+        parse_config("state_path: s\nretention_days: -1\n", env=ENV)

@@ -163,6 +163,24 @@ def test_opt_out_and_purge(store):
     assert not store.is_opted_out("discord", "u2")
 
 
+def test_purge_also_forgets_who_asked_for_a_reply(store):
+    store.kv_set("discord:reply-asker:555", "u7")
+    store.kv_set("discord:reply-asker:556", "u8")
+    store.kv_set("discord:commands_hash", "u7")  # same value, different kind of key: kept
+    assert store.purge_user("u7") == 1
+    assert store.kv_get("discord:reply-asker:555") is None
+    assert store.kv_get("discord:reply-asker:556") == "u8"
+    assert store.kv_get("discord:commands_hash") == "u7"
+
+
+def test_prune_decisions_drops_only_rows_older_than_the_limit(store):
+    _decision(store, item_id="old")
+    store._db.execute("UPDATE decisions SET at = at - 100 * 86400 WHERE item_id = 'old'")
+    _decision(store, item_id="new")
+    assert store.prune_decisions(datetime.now(UTC) - timedelta(days=90)) == 1
+    assert [r.item_id for r in store.decisions_since(datetime(2000, 1, 1, tzinfo=UTC))] == ["new"]
+
+
 def test_claim_is_durable_across_kill_9(tmp_path):
     """A claim returned True is on disk even if the process dies right after."""
     path = tmp_path / "state.sqlite3"

@@ -139,3 +139,12 @@ def test_never_raises(engine, monkeypatch):
     monkeypatch.setattr(engine.kb, "match", boom)
     d = engine.decide(ev(ON_TOPIC))
     assert d.action is Action.SILENT and "engine error" in d.reason
+
+
+def test_silent_decision_keeps_its_closest_entry_for_the_audit_log():
+    from bot.core.models import Action, Decision
+    from knowledge.model import Match
+
+    near = Decision(Action.SILENT, "off topic", match=Match(False, None, 0.45, candidate="vm-farming"))
+    assert near.audit_entry == "vm-farming"
+    assert Decision(Action.SILENT, "bot").audit_entry is None
