@@ -8,7 +8,9 @@ never raises. The rules, in the order they apply:
 3. no auto-reply where a staff member or trusted helper already answered;
 4. a post carrying a dump (in its text or an attachment) gets the verdict, and the
    answer too when its prose asks an on-topic question (or for an explicit call that
-   names an entry);
+   names an entry) — except an unsolicited new topic whose dump looks physical or
+   inconclusive and whose prose asks nothing about virtualization: that is someone
+   debugging a bare-metal node (a boot log, a disk listing), and a verdict would be spam;
 5. an explicit call (mention, private message, command) is always answered: the entry
    it asked for, else the matcher's candidate, else a request for a dump (when it asks
    about its own machine) or short help;
@@ -89,6 +91,18 @@ class Engine:
         prose, dump, notes = self._split(event)
         verdict = analyze(dump) if dump else None
         if verdict is not None:
+            if (
+                event.kind is EventKind.NEW_TOPIC
+                and verdict.verdict in ("bare-metal", "inconclusive")
+                and not _ASKS_ABOUT_OWN_MACHINE.search(prose)
+                and not self.kb.match(prose, threshold=self.min_score).on_topic
+            ):
+                return Decision(
+                    Action.SILENT,
+                    f"dump ({verdict.verdict}) in a post that asks nothing about virtualization",
+                    verdict=verdict,
+                    notes=notes,
+                )
             return self._with_verdict(event, prose, verdict, notes)
         if explicit:
             return self._explicit(event, prose or event.text, notes)

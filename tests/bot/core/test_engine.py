@@ -148,3 +148,28 @@ def test_silent_decision_keeps_its_closest_entry_for_the_audit_log():
     near = Decision(Action.SILENT, "off topic", match=Match(False, None, 0.45, candidate="vm-farming"))
     assert near.audit_entry == "vm-farming"
     assert Decision(Action.SILENT, "bot").audit_entry is None
+
+
+BARE_METAL_DMI = """# dmidecode 3.4
+Handle 0x0001, DMI type 1, 27 bytes
+System Information
+\tManufacturer: Dell Inc.
+\tProduct Name: PowerEdge R720
+\tSerial Number: 7XK2Q12
+"""
+
+
+def test_unsolicited_bare_metal_dump_in_an_unrelated_topic_is_silent(engine):
+    d = engine.decide(ev(f"Node stuck at boot after the update, any idea?\n\n```\n{BARE_METAL_DMI}```\n"))
+    assert d.action is Action.SILENT and "asks nothing about virtualization" in d.reason
+
+
+def test_bare_metal_dump_that_asks_is_judged(engine):
+    d = engine.decide(ev(f"Is my server bare metal?\n\n```\n{BARE_METAL_DMI}```\n"))
+    assert d.action is Action.VERDICT and d.verdict is not None and d.verdict.verdict == "bare-metal"
+
+
+def test_virtual_dump_in_an_unrelated_topic_still_gets_the_verdict(engine):
+    # A farmer debugging "no rewards" who is in fact on a VM needs to hear it.
+    d = engine.decide(ev(f"Node stuck at boot after the update, any idea?\n\n```\n{LSCPU}```\n"))
+    assert d.action is Action.VERDICT and d.verdict is not None and d.verdict.verdict == "virtual"
