@@ -37,6 +37,8 @@ OWN = ROOT / "tests" / "fixtures" / "questions" / "posts.jsonl"
 # was written after tuning and never tuned on (the honest unseen figure of our own posts).
 BLIND = ROOT / "tests" / "fixtures" / "questions" / "posts-blind.jsonl"
 BLIND2 = ROOT / "tests" / "fixtures" / "questions" / "posts-blind2.jsonl"
+# Written before the "whose virtualization" rules (ZOS itself as guest, passing mentions).
+SUBJECT = ROOT / "tests" / "fixtures" / "questions" / "posts-subject.jsonl"
 FARMHAND = ROOT / ".venv" / "bin" / "farmhand"
 
 
@@ -108,7 +110,7 @@ def main() -> int:
 
     own_fig = figures(own)
     result["own_fixtures"] = own_fig
-    for key, path in (("own_blind", BLIND), ("own_blind2", BLIND2)):
+    for key, path in (("own_blind", BLIND), ("own_blind2", BLIND2), ("own_subject", SUBJECT)):
         if path.is_file():
             result[key] = figures(read_labelled(path)[0])
     if dev:
@@ -129,7 +131,15 @@ def main() -> int:
         print(
             f"start-up: classify {result['startup_classify_s']} s, ask {result['startup_ask_s']} s (target <= 0.5)"
         )
-    for key in ("own_fixtures", "own_blind", "own_blind2", "dev_tune", "dev_held_out", "dev_all"):
+    for key in (
+        "own_fixtures",
+        "own_blind",
+        "own_blind2",
+        "own_subject",
+        "dev_tune",
+        "dev_held_out",
+        "dev_all",
+    ):
         if key in result:
             f = result[key]
             assert isinstance(f, dict)

@@ -242,7 +242,22 @@ class Matcher:
         if not text:
             return Match(False, None, 0.0, None, ("empty text",))
         reasons: list[str] = []
+        passing = signals.PASSING_MENTION.search(text)
+        if passing:
+            # "besides my 3Nodes": that farming word is not what the post is about.
+            text = signals.PASSING_MENTION.sub(lambda m: " " * len(m.group()), text)
         virt, farm, why, look, flagged_hits = _MAIN.scan(text)
+        subject = _SUBJECT.scan(text)[0].names if virt.weight > 0 and farm.weight > 0 else ()
+        off_topic = signals.OFF_TOPIC.search(text) is not None
+        if subject and look.names:
+            # Zero OS itself is the guest: the user's cluster or wallet around it is scenery.
+            kept = [
+                c for c in signals.LOOKALIKE if c.name in look.names and c.name not in signals.SURROUNDINGS
+            ]
+            look = _to_hits(kept)
+        elif not subject:
+            choice = _CHOICE.scan(text)[0]
+            look = _Hits(look.names + choice.names, min(look.weight + choice.weight, GROUP_CAP))
         why, flagged = why.names, flagged_hits.names
         # The gate needs a farming cue next to a phrase, so without one the (costly) phrase
         # scan cannot change the decision.
@@ -257,7 +272,9 @@ class Matcher:
         question = any(w in text for w in _QUESTION_WORDS)
         reasons += [f"virtualization cue: {n}" for n in virt.names]
         reasons += [f"farming cue: {n}" for n in farm.names]
-        reasons += [f"phrase: {n}" for n in combo + why + report]
+        reasons += [f"phrase: {n}" for n in combo + why + report + subject]
+        if passing:
+            reasons.append("farming word in a passing mention ignored")
         if near:
             reasons.append("virtualization cue next to a farming cue")
         reasons += [f"look-alike: {n}" for n in look.names]
@@ -271,7 +288,7 @@ class Matcher:
         score = (
             W_VIRT * virt.weight
             + W_FARM * farm.weight
-            + (W_COMBO if combo or report else 0.0)
+            + (W_COMBO if combo or report or subject else 0.0)
             + (W_NEAR if near else 0.0)
             + (W_WHY if why else 0.0)
             + (W_QUESTION if question else 0.0)
@@ -286,6 +303,9 @@ class Matcher:
         )
         if not gate:
             reasons.append("no virtualization + farming pair")
+        elif off_topic and not (why or subject):
+            gate = False
+            reasons.append("marked off-topic and no phrase about the node itself")
 
         candidate = self._choose(text[:CHOICE_HEAD_CHARS], per_entry, reasons)
         platform_named = bool(set(virt.names) & signals.PLATFORM_NAMES)
@@ -341,6 +361,8 @@ class Matcher:
 # One scanner per pass: the cues every post needs, then the ones only some posts reach.
 _MAIN = _Scanner((signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED))
 _COMBO = _Scanner((signals.COMBO,))
+_SUBJECT = _Scanner((signals.SUBJECT,))
+_CHOICE = _Scanner((signals.HYPERVISOR_CHOICE,))
 _BARE_CLAIM = _Scanner((signals.BARE_CLAIM,))
 _BARE_METAL = _Scanner((signals.BARE_METAL,))
 _REPORT = _Scanner((signals.NO_REWARDS,))

@@ -106,7 +106,7 @@ VIRT: tuple[Cue, ...] = _cues(
     ),
     (
         "virtualized",
-        r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtualise\b|\bvirtuali[sz]ad|\bvirtualizzat|\bvirtualis[ée]",
+        r"\bvirtuali[sz]ed\b|\bvirtualisiert\b|\bvirtuali[sz]e\b|\bvirtuali[sz]ing\b|\bvirtuali[sz]ad|\bvirtualizzat|\bvirtualis[ée]",
         0.5,
         # "virtualized: no" is a node that passed the check
         r"virtuali[sz]ed\W{0,4}(?:no|false)\b",
@@ -410,3 +410,73 @@ ENTRY_CUES: dict[str, tuple[Cue, ...]] = {
         ),
     ),
 }
+
+# --- Whose virtualization is it? -------------------------------------------------------
+# A strict layer list for SUBJECT: virtual machines and hypervisors only (no "cloud",
+# "instance" or "container", which Zero OS itself offers to its users).
+_VM_LAYER = (
+    r"(?:vms?|vm's|virtual ?machines?|proxmox|esxi|vmware|vsphere|hyper-?v|virtual ?box|kvm|qemu"
+    r"|hypervisors?|guest|unraid|truenas|vps|vds|xcp-?ng|xen|bhyve|parallels|libvirt)"
+)
+_ZOS_ITSELF = r"(?:zos|zero[- ]?os|0-os|3-?nodes?|(?:farm\w*|tf|threefold|zos) nodes?)"
+
+# Zero OS / the farming node is the thing being virtualized ("zos in a VM", "run zos as a
+# VM", "zero os under proxmox", "virtualize my 3Node", "a 3Node VM", "a VM running zos").
+# With one of these, look-alikes about the surroundings (the user's Kubernetes or homelab
+# cluster, a wallet, the dashboard) no longer veto: see SURROUNDINGS.
+SUBJECT: tuple[Cue, ...] = _cues(
+    (
+        "zos itself virtualized",
+        r"\b"
+        + _ZOS_ITSELF
+        + r" (?:\w+ ){0,2}?(?:in|inside|as|under|within|into|on top of|dans|en|sous|auf|in einer?)"
+        r" (?:a |an |my |the |une? |una |einer |einem )?(?:\w+ )?" + _VM_LAYER + r"\b"
+        r"|\bvirtuali[sz](?:e|ing) (?:my |a |the |our )?(?:zos|zero[- ]?os|3-?nodes?|farm\w*|nodes?)\b"
+        r"|\b(?:a|my|our) (?:zos|zero[- ]?os|3-?node) (?:vm|virtual machine|guest)\b"
+        r"|\b" + _VM_LAYER + r" (?:\w+ ){0,3}?(?:running|hosting|with) (?:a |my |the )?"
+        r"(?:zos|zero[- ]?os|0-os|3-?node|farming node)\b",
+    ),
+)
+
+# Look-alikes that describe the surroundings, not the workload: waived when SUBJECT holds.
+# Farmerbot, other projects, Terraform, micro/full VMs on the grid and the rest still veto.
+SURROUNDINGS = frozenset(
+    {
+        "kubernetes",
+        "homelab cluster",
+        "self-hosting",
+        "user workload",
+        "dashboard",
+        "wallet/bridge",
+        "deploy on the grid",
+    }
+)
+
+# A farming word that is not the subject: "besides my 3Nodes", "apart from my farm",
+# "in addition to my nodes". The matcher blanks these spans before looking for farming
+# cues, so a passing mention cannot tie a homelab question to farming.
+PASSING_MENTION = re.compile(
+    r"\b(?:besides|beside|apart from|aside from|other than|in addition to|alongside|as well as|except for"
+    r"|next to (?:my|our))\b(?: (?:my|our|the|a|an|some|few|two|three|four|\d+|couple of|bare[- ]?metal|own"
+    r"|existing|current|threefold|tf))*(?: \w+)? (?:3-?nodes?|nodes?|farm\w*|zos|zero[- ]?os|mining|minting)\b"
+)
+
+# An explicit "this is not about farming" marker: only a SUBJECT phrase or a "why bare
+# metal" question passes the gate then.
+OFF_TOPIC = re.compile(
+    r"\boff[- ]?topic\b|\(ot\)|^ot\b|\bnot (?:tf|threefold|farming|grid|zos)[- ]related\b"
+    r"|\bnot about (?:farming|threefold|tf|the grid|my (?:3-?)?nodes?|my farm)\b"
+)
+
+# Choosing a hypervisor for other machines: a homelab question, whatever farming words
+# stand next to it. Waived when SUBJECT holds ("which hypervisor to run zos in a VM").
+HYPERVISOR_CHOICE: tuple[Cue, ...] = _cues(
+    (
+        "hypervisor for other machines",
+        r"\b(?:which|what|best|recommended) (?:\w+ ){0,2}?hypervisors?\b"
+        r"|\bfor (?:my|the|our) (?:other|remaining) (?:machines?|servers?|boxes|hardware|pcs?|stuff)\b"
+        r"|\b(?:the )?rest of (?:my|the|our) (?:homelab|home lab|lab|servers?|machines?|hardware)\b"
+        r"|\bseparately\b",
+        0.4,
+    ),
+)
