@@ -3,8 +3,14 @@
 Signatures are data: each names the fact keys (or, for raw-line tools like dmesg, lspci,
 lsusb, the tools) it applies to, a case-insensitive regex, what it points to and how
 strongly. Matching is done in a fixed order (file order), so the same paste always gives
-the same evidence. Raw-line tools are scanned with one combined regex per tool, so a
-10 MB kernel log costs one regex pass plus work per *matching* line only.
+the same evidence.
+
+Raw-line tools are scanned without any per-line Python work: each line signature carries
+the plain strings one of which any matching line must contain (`needs`, derived from its
+regex by `literals.required`, or chosen in the YAML among the derived sets). The section
+is lower-cased once and searched, in C, for the union of those strings; only the lines
+that contain one meet the real regexes, and a signature that reached its cap drops out of
+the search. So a 10 MB kernel log costs about one plain-string regex pass.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from detector import literals
 from detector.parsers import Fact
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,8 @@ class Signature:
     group: str | None
     suppresses: tuple[str, ...]
     virt_what: bool
+    # Line signatures: lower-case strings of which every matching line contains one.
+    needs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,9 @@ def _compile(row: dict[str, Any]) -> Signature:
     if points not in POINTS:
         raise ValueError(f"signature {row['id']}: points_to {points!r} not in {POINTS}")
     flags = re.IGNORECASE
+    needs: frozenset[str] = frozenset()
+    if "line" in row.get("facts", ()):
+        needs = _needs(row)
     return Signature(
         id=row["id"],
         keys=tuple(keys),
@@ -86,7 +98,23 @@ def _compile(row: dict[str, Any]) -> Signature:
         group=row.get("group"),
         suppresses=tuple(row.get("suppresses", ())),
         virt_what=bool(row.get("virt_what", points in ("virtual", "container"))),
+        needs=needs,
     )
+
+
+def _needs(row: dict[str, Any]) -> frozenset[str]:
+    """The literal prefilter of a line signature: derived, or picked in the YAML among the derived sets."""
+    found = literals.candidates(row["match"])
+    if "needs" in row:
+        chosen = frozenset(str(n).lower() for n in row["needs"])
+        # Only a set the regex provably requires is accepted: a hand-written one could miss lines.
+        if chosen not in found:
+            raise ValueError(f"signature {row['id']}: needs {sorted(chosen)} is not required by its regex")
+        return chosen
+    best = literals.required(row["match"])
+    if not best:
+        raise ValueError(f"signature {row['id']}: its regex requires no literal string; add one")
+    return best
 
 
 @functools.cache
@@ -106,15 +134,22 @@ def _by_key() -> dict[str, tuple[Signature, ...]]:
     return {k: tuple(v) for k, v in table.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _LineTable:
+    """The line signatures of one tool, and which of them each needed string can wake up."""
+
+    sigs: tuple[Signature, ...]
+    # needle -> indexes into sigs of the signatures a line containing it may match (a needle
+    # also wakes the signatures of every needle inside it: "xen_netfront" contains "xen").
+    wakes: dict[str, tuple[int, ...]]
+
+
 @functools.cache
-def _line_sigs(tool: str) -> tuple[tuple[Signature, ...], re.Pattern[str] | None]:
+def _line_table(tool: str) -> _LineTable:
     sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools)
-    if not sigs:
-        return sigs, None
-    # One prefilter for the tool: any signature's pattern (^/$ at line bounds); each candidate
-    # line is then checked against each signature on its own.
-    joined = "|".join(f"(?:{s.pattern.pattern})" for s in sigs)
-    return sigs, re.compile(joined, re.IGNORECASE | re.MULTILINE)
+    needles = {n for s in sigs for n in s.needs}
+    wakes = {n: tuple(i for i, s in enumerate(sigs) if any(m in n for m in s.needs)) for n in needles}
+    return _LineTable(sigs, wakes)
 
 
 def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
@@ -136,37 +171,54 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
 
 
 def scan_lines(tool: str, text: str, start: int, source: str, command: str | None) -> list[Hit]:
-    """Evidence from raw lines of one section (dmesg, lspci, lsusb, lsmod, unknown commands)."""
-    sigs, prefilter = _line_sigs(tool)
-    if prefilter is None:
+    """Evidence from raw lines of one section (dmesg, lspci, lsusb, lsmod, unknown commands).
+
+    Same result as trying every signature on every line, in line order then file order,
+    keeping the first `_MAX_HITS_PER_SIGNAL` lines per signature.
+    """
+    table = _line_table(tool)
+    live = {
+        i for i, s in enumerate(table.sigs) if s.command is None or (command and s.command.search(command))
+    }
+    if not live:
         return []
-    active = tuple(s for s in sigs if s.command is None or (command and s.command.search(command)))
-    if not active:
-        return []
+    low = literals.fold(text)
+    counts = dict.fromkeys(live, 0)
     hits: list[Hit] = []
-    counts: dict[str, int] = {}
-    line_start, line_end = 0, -1
-    pos, lineno = 0, start
-    for m in prefilter.finditer(text):
-        if m.start() <= line_end:
-            continue  # another hit on a line already checked
-        # Search back only to the last known position: linear even on one huge line.
-        nl = text.rfind("\n", max(pos, line_end + 1), m.start())
-        new_start = nl + 1 if nl >= 0 else max(line_start, line_end + 1)
-        lineno += text.count("\n", pos, new_start)
-        pos = line_start = new_start
-        le = text.find("\n", m.end())
-        line_end = le if le >= 0 else len(text)
+    needles = frozenset(n for i in live for n in table.sigs[i].needs)
+    search = literals.finder(needles).search
+    pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
+    while (m := search(low, pos)) is not None:
+        nl = low.rfind("\n", pos, m.start())
+        line_start = nl + 1 if nl >= 0 else pos
+        line_end = low.find("\n", m.end())
+        if line_end < 0:
+            line_end = len(low)
+        lineno += text.count("\n", pos, line_start)
+        low_line = low[line_start:line_end]
+        # Which signatures can match: those woken by a needle on this line (every needle present
+        # is found, or lies inside a longer one found at its position, which wakes it too).
+        woken: set[int] = set()
+        for n in literals.overlapping(needles).findall(low_line):
+            woken.update(table.wakes[n])
         line = text[line_start:line_end]
-        for sig in active:
-            if counts.get(sig.id, 0) >= _MAX_HITS_PER_SIGNAL:
-                continue
+        retired = False
+        for i in sorted(woken & live):
+            sig = table.sigs[i]
             if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
                 continue
-            counts[sig.id] = counts.get(sig.id, 0) + 1
+            counts[i] += 1
             hits.append(Hit(sig, source, lineno, line))
-        if len(counts) == len(active) and all(c >= _MAX_HITS_PER_SIGNAL for c in counts.values()):
-            break
+            if counts[i] >= _MAX_HITS_PER_SIGNAL:
+                live.discard(i)
+                retired = True
+        if retired:
+            if not live:
+                break
+            needles = frozenset(n for i in live for n in table.sigs[i].needs)
+            search = literals.finder(needles).search
+        lineno += 1 if line_end < len(low) else 0
+        pos = line_end + 1
     return hits
 
 

@@ -255,34 +255,71 @@ _PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
 # Cheap first-character filter so most lines skip the marker regexes entirely.
 _MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm")
 
+# All content markers as one pattern, tried at every line start by one finditer in C. The
+# alternatives keep `_MARKERS`' order, so the first that matches names the tool, as
+# `_marker_tool()` does line by line; the lookahead keeps its first-character filter.
+_MARKER_SCAN = re.compile(
+    "(?m)^(?=["
+    + re.escape("".join(sorted(_MARKER_FIRST)))
+    + "])(?:"
+    + "|".join(f"(?P<m{i}>{p.pattern.removeprefix('^')})" for i, (p, _) in enumerate(_MARKERS))
+    + ")"
+)
+_MARKER_TOOLS = {f"m{i}": tool for i, (_, tool) in enumerate(_MARKERS)}
+
+
+def _events(text: str) -> list[tuple[int, int, str, str | None]]:
+    """Section boundaries: (offset of the line, kind 0=prompt/1=marker, tool, command), in order.
+
+    Only lines holding a prompt character or starting with a marker are looked at in Python;
+    every other line costs nothing but C regex scanning.
+    """
+    events: list[tuple[int, int, str, str | None]] = []
+    end = -1
+    for m in _PROMPT_CHARS.finditer(text):
+        if m.start() <= end:
+            continue  # another prompt character on a line already checked
+        start = text.rfind("\n", end + 1, m.start()) + 1 or end + 1
+        end = text.find("\n", m.end())
+        if end < 0:
+            end = len(text)
+        cmd = prompt_command(text[start:end])
+        if cmd is not None:
+            events.append((start, 0, _tool_for_command(cmd), cmd))
+    prompts = {e[0] for e in events}
+    for m in _MARKER_SCAN.finditer(text):
+        if m.start() not in prompts:  # a prompt line is never also a marker
+            events.append((m.start(), 1, _MARKER_TOOLS[m.lastgroup or ""], None))
+    events.sort()
+    return events
+
 
 def split(text: str) -> list[Section]:
     """Cut a normalized paste into sections, one per tool output."""
     sections: list[Section] = []
-    lines = text.split("\n")
-    tool, command, start, buf_start = "other", None, 1, 0
+    tool, command, start = "other", None, 1
+    buf = 0  # offset where the current section's text begins
+    line_at, lineno = 0, 1  # line number of offset line_at (counted incrementally, in C)
 
     def close(end: int) -> None:
-        if end > buf_start or command is not None:
-            body = "\n".join(lines[buf_start:end])
-            if body.strip() or command is not None:
+        # `end` is the offset of the line that ends the section (len+1 = end of text).
+        if end > buf or command is not None:
+            body = text[buf : end - 1] if end > buf else ""
+            if (body and not body.isspace()) or command is not None:
                 sections.append(Section(tool, command, start, body))
 
-    for i, line in enumerate(lines):
-        if not line:
-            continue
-        if _PROMPT_CHARS.search(line):
-            cmd = prompt_command(line)
-            if cmd is not None:
-                close(i)
-                tool, command, start, buf_start = _tool_for_command(cmd), cmd, i + 2, i + 1
-                continue
-        if line[0] in _MARKER_FIRST:
-            marker = _marker_tool(line)
-            if marker is not None and marker != tool:
-                # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
-                # inside journalctl output is still the kernel log.
-                close(i)
-                tool, command, start, buf_start = marker, None, i + 1, i
-    close(len(lines))
+    for offset, kind, new_tool, cmd in _events(text):
+        lineno += text.count("\n", line_at, offset)
+        line_at = offset
+        if kind == 0:
+            close(offset)
+            nl = text.find("\n", offset)
+            tool, command, start = new_tool, cmd, lineno + 1
+            buf = nl + 1 if nl >= 0 else len(text) + 1
+        elif new_tool != tool:
+            # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
+            # inside journalctl output is still the kernel log.
+            close(offset)
+            tool, command, start, buf = new_tool, None, lineno, offset
+    close(len(text) + 1)
     return sections

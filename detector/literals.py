@@ -1,0 +1,130 @@
+"""Required literals of a signature regex, and a case-folded copy of the text to find them in.
+
+A line signature like `(Hypervisor detected:|Booting paravirtualized kernel on)[ \\t]*KVM`
+can only match a line that contains one of a few plain strings ("hypervisor detected:",
+"booting paravirtualized kernel on"). `required()` derives such a set from the parsed
+regex, so the scanner can search a 10 MB log once, in C, for the union of all those
+strings, and run the real regexes only on the few lines that contain one.
+
+Soundness is the point: if the signature (compiled case-insensitively) matches a line,
+`fold(line)` contains one of the strings `required()` returns. Two details make that hold:
+the strings are lower-case ASCII, and `fold()` maps the four non-ASCII characters that
+`re.IGNORECASE` treats as equal to an ASCII letter (İ ı ſ K) onto that letter while keeping
+every character at its offset.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import re._constants as _c  # the regex parser's opcodes (stable across 3.11-3.13)
+import re._parser as _parser
+
+# Largest set of alternatives one requirement may hold (a branch of 40 chipset names is fine).
+_MAX_SET = 128
+# Most alternatives a literal run may fork into through classes like [ \t] or [1-7].
+_MAX_FORK = 16
+# Beyond this length a literal is "rare enough": prefer fewer alternatives over longer ones.
+_GOOD_LEN = 8
+# Non-ASCII characters re.IGNORECASE equates with an ASCII letter, and str.lower() does not
+# (U+212A KELVIN SIGN already lowers to "k"). "İ".lower() is two characters: replaced first.
+_FOLD_FIXES = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"))
+_ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+
+Requirement = frozenset[str]
+
+
+def fold(text: str) -> str:
+    """Lower-case copy of `text` with every character at the same offset."""
+    if text.isascii():  # O(1): CPython keeps an ASCII flag on every str
+        return text.lower()
+    for ch, repl in _FOLD_FIXES:
+        if ch in text:
+            text = text.replace(ch, repl)
+    low = text.lower()
+    if len(low) != len(text):  # a future Unicode lower-cases one more character into two
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low
+
+
+def _class_chars(items: list) -> set[str] | None:
+    """The characters of a small ASCII class like `[ \\t]` or `[1-7]` (None for \\d, [^x], ...)."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _c.LITERAL and av < 128 and av != 10:
+            chars.add(chr(av).lower())
+        elif op is _c.RANGE and 10 < av[0] <= av[1] < 128 and av[1] - av[0] < 16:
+            chars.update(chr(c).lower() for c in range(av[0], av[1] + 1))
+        else:
+            return None
+    return chars
+
+
+def _score(req: Requirement) -> tuple[int, int]:
+    return min(min(map(len, req)), _GOOD_LEN), -len(req)
+
+
+def _sequence(items: list, out: list[Requirement]) -> Requirement | None:
+    """Collect every requirement of a regex sequence into `out`; return the best one."""
+    found: list[Requirement] = []
+    runs = {""}  # the literal run being read, as alternatives (a small class like [ \t] forks it)
+
+    def flush() -> None:
+        nonlocal runs
+        if min(map(len, runs)) > 0:
+            found.append(frozenset(runs))
+        runs = {""}
+
+    for op, av in items:
+        if op is _c.LITERAL and av < 128 and av != 10:  # a needle never spans lines
+            runs = {r + chr(av).lower() for r in runs}
+        elif op is _c.IN and (chars := _class_chars(av)) and len(runs) * len(chars) <= _MAX_FORK:
+            if min(map(len, runs)) > 0:
+                found.append(frozenset(runs))  # the run so far may be the better needle
+            runs = {r + ch for r in runs for ch in chars}
+        elif op in _ZERO_WIDTH:
+            continue  # consumes nothing: the literals on both sides stay adjacent
+        else:
+            flush()
+            sub: Requirement | None = None
+            if op is _c.SUBPATTERN:
+                sub = _sequence(list(av[3]), out)
+            elif op is _c.BRANCH:
+                alts = [_sequence(list(b), []) for b in av[1]]
+                if all(alts) and sum(len(a) for a in alts if a) <= _MAX_SET:
+                    sub = frozenset().union(*(a for a in alts if a))
+            elif op in _REPEATS and av[0] >= 1:
+                sub = _sequence(list(av[2]), out)
+            if sub:
+                found.append(sub)
+    flush()
+    out.extend(found)
+    return max(found, key=_score) if found else None
+
+
+def candidates(pattern: str) -> list[Requirement]:
+    """Every literal set of which any match of `pattern` (case-insensitive) contains a member."""
+    out: list[Requirement] = []
+    _sequence(list(_parser.parse(pattern, re.IGNORECASE)), out)
+    return out
+
+
+def required(pattern: str) -> Requirement | None:
+    """The best such set (long strings, few alternatives), or None if the regex has none."""
+    found = candidates(pattern)
+    return max(found, key=_score) if found else None
+
+
+@functools.lru_cache(maxsize=256)
+def finder(needles: frozenset[str]) -> re.Pattern[str]:
+    """One compiled alternation of plain strings (longest first) for searching folded text."""
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=lambda n: (-len(n), n))))
+
+
+@functools.lru_cache(maxsize=256)
+def overlapping(needles: frozenset[str]) -> re.Pattern[str]:
+    """Like `finder`, but `findall` reports the longest needle starting at *every* position."""
+    return re.compile(
+        "(?=(" + "|".join(re.escape(n) for n in sorted(needles, key=lambda n: (-len(n), n))) + "))"
+    )
