@@ -139,16 +139,27 @@ class _LineTable:
     """The line signatures of one tool, and which of them each needed string can wake up."""
 
     sigs: tuple[Signature, ...]
-    # needle -> indexes into sigs of the signatures a line containing it may match (a needle
-    # also wakes the signatures of every needle inside it: "xen_netfront" contains "xen").
+    # needle -> indexes into sigs of the signatures a line may match when a search reports
+    # that needle (see `_may_hide`).
     wakes: dict[str, tuple[int, ...]]
+
+
+def _may_hide(found: str, other: str) -> bool:
+    """Can a line contain `other` while a leftmost-longest search reports only `found` there?
+
+    Yes when `other` lies inside `found`, or starts inside it and runs past its end (the
+    search resumes after `found`). A needle starting earlier would have been reported first.
+    """
+    return other in found or any(other.startswith(found[k:]) for k in range(1, len(found)))
 
 
 @functools.cache
 def _line_table(tool: str) -> _LineTable:
     sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools)
     needles = {n for s in sigs for n in s.needs}
-    wakes = {n: tuple(i for i, s in enumerate(sigs) if any(m in n for m in s.needs)) for n in needles}
+    wakes = {
+        n: tuple(i for i, s in enumerate(sigs) if any(_may_hide(n, m) for m in s.needs)) for n in needles
+    }
     return _LineTable(sigs, wakes)
 
 
@@ -157,13 +168,19 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
     table = _by_key()
     hits: list[Hit] = []
     counts: dict[str, int] = {}
+    # Pastes repeat values (64 processors, one flags line each): match each value once.
+    matching: dict[tuple[str, str], tuple[Signature, ...]] = {}
     for i, fact in enumerate(facts):
-        for sig in table.get(fact.key, ()):
+        sigs = matching.get((fact.key, fact.value))
+        if sigs is None:
+            sigs = matching[fact.key, fact.value] = tuple(
+                sig
+                for sig in table.get(fact.key, ())
+                if sig.pattern.search(fact.value)
+                and not (sig.veto is not None and sig.veto.search(fact.value))
+            )
+        for sig in sigs:
             if counts.get(sig.id, 0) >= _MAX_HITS_PER_SIGNAL:
-                continue
-            if not sig.pattern.search(fact.value):
-                continue
-            if sig.veto is not None and sig.veto.search(fact.value):
                 continue
             counts[sig.id] = counts.get(sig.id, 0) + 1
             hits.append(Hit(sig, source_of.get(i, "paste"), fact.line, fact.text))
@@ -186,7 +203,7 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
     counts = dict.fromkeys(live, 0)
     hits: list[Hit] = []
     needles = frozenset(n for i in live for n in table.sigs[i].needs)
-    search = literals.finder(needles).search
+    search, find_all = literals.finder(needles).search, literals.finder(needles).findall
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
     while (m := search(low, pos)) is not None:
         nl = low.rfind("\n", pos, m.start())
@@ -196,10 +213,10 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
             line_end = len(low)
         lineno += text.count("\n", pos, line_start)
         low_line = low[line_start:line_end]
-        # Which signatures can match: those woken by a needle on this line (every needle present
-        # is found, or lies inside a longer one found at its position, which wakes it too).
+        # Which signatures can match: those woken by the needles a search reports on this line
+        # (a needle it skips is inside or overlaps one it reports, which wakes it too).
         woken: set[int] = set()
-        for n in literals.overlapping(needles).findall(low_line):
+        for n in find_all(low_line):
             woken.update(table.wakes[n])
         line = text[line_start:line_end]
         retired = False
@@ -216,16 +233,26 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
             if not live:
                 break
             needles = frozenset(n for i in live for n in table.sigs[i].needs)
-            search = literals.finder(needles).search
+            search, find_all = literals.finder(needles).search, literals.finder(needles).findall
         lineno += 1 if line_end < len(low) else 0
         pos = line_end + 1
     return hits
 
 
+_DMI_LINE = re.compile(r"(?m)^[^\n]*\bDMI: ([^\n]*)$")
+
+
 def dmi_line_facts(text: str, start: int) -> list[Fact]:
     """A kernel log's `DMI: <maker> <product>, BIOS ...` line as a `system.dmi_line` fact."""
-    m = re.search(r"(?m)^[^\n]*\bDMI: ([^\n]*)$", text)
-    if not m:
-        return []
-    line = start + text.count("\n", 0, m.start())
-    return [Fact("system.dmi_line", m.group(1).strip(), line, m.group(0))]
+    # str.find jumps to the first candidate in C; the regex then reads only that line.
+    i = text.find("DMI: ")
+    while i >= 0:
+        if i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"):  # \b before "DMI"
+            line_start = text.rfind("\n", 0, i) + 1
+            line_end = text.find("\n", i)
+            m = _DMI_LINE.search(text[line_start : line_end if line_end >= 0 else len(text)])
+            if m:
+                line = start + text.count("\n", 0, line_start)
+                return [Fact("system.dmi_line", m.group(1).strip(), line, m.group(0))]
+        i = text.find("DMI: ", i + 1)
+    return []

@@ -179,9 +179,10 @@ _FLAT_KEYS = (
     "Firmware Version:",
     "Host:",
 )
-# The lookbehind pins each match to the start of a whitespace run: linear on long runs.
+# The lookbehind pins each match to the start of a whitespace run: linear on long runs. It
+# comes after the first blank so that the regex engine can skip to blanks in C.
 _FLAT_SPLIT = re.compile(
-    r"(?<![ \t])[ \t]+(?=(?:"
+    r"[ \t](?<![ \t][ \t])[ \t]*(?=(?:"
     + "|".join(re.escape(k) for k in _FLAT_KEYS)
     + r")|\$[ \t]|\[[ \t]*\d+\.\d{6}\]|(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t][A-Z]|Bus \d{3} Device)"
 )
@@ -255,17 +256,44 @@ _PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
 # Cheap first-character filter so most lines skip the marker regexes entirely.
 _MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm")
 
-# All content markers as one pattern, tried at every line start by one finditer in C. The
-# alternatives keep `_MARKERS`' order, so the first that matches names the tool, as
-# `_marker_tool()` does line by line; the lookahead keeps its first-character filter.
-_MARKER_SCAN = re.compile(
-    "(?m)^(?=["
+# All content markers as one pattern, searched by one finditer in C. The alternatives keep
+# `_MARKERS`' order, so the first that matches names the tool, as `_marker_tool()` does line
+# by line; the lookahead keeps its first-character filter. Each match starts at a "\n" (a
+# literal prefix lets the regex engine jump from newline to newline); line 1 is checked
+# apart. Kernel-log markers swallow the whole run of kernel-log lines that follows: none of
+# those lines can be a prompt or an earlier marker, so their events would change nothing.
+_RUN_MARKERS = frozenset(i for i, (_, tool) in enumerate(_MARKERS) if tool == "dmesg")
+
+
+def _marker_alternative(i: int, pattern: re.Pattern[str]) -> str:
+    body = pattern.pattern.removeprefix("^")
+    if i in _RUN_MARKERS:
+        body = f"(?:{body})[^\n]*(?:\n(?:{body})[^\n]*)*"
+    return f"(?P<m{i}>{body})"
+
+
+_MARKER_ALTS = (
+    "(?=["
     + re.escape("".join(sorted(_MARKER_FIRST)))
     + "])(?:"
-    + "|".join(f"(?P<m{i}>{p.pattern.removeprefix('^')})" for i, (p, _) in enumerate(_MARKERS))
+    + "|".join(_marker_alternative(i, p) for i, (p, _) in enumerate(_MARKERS))
     + ")"
 )
+_MARKER_HEAD = re.compile("(?m)" + _MARKER_ALTS)
+_MARKER_SCAN = re.compile("(?m)\n" + _MARKER_ALTS)
 _MARKER_TOOLS = {f"m{i}": tool for i, (_, tool) in enumerate(_MARKERS)}
+
+
+def _marker_events(text: str) -> list[tuple[int, str]]:
+    """(offset of the line, tool) for every line that starts with a content marker."""
+    out: list[tuple[int, str]] = []
+    pos = 0
+    head = _MARKER_HEAD.match(text)
+    if head:
+        out.append((0, _MARKER_TOOLS[head.lastgroup or ""]))
+        pos = head.end()
+    out.extend((m.start() + 1, _MARKER_TOOLS[m.lastgroup or ""]) for m in _MARKER_SCAN.finditer(text, pos))
+    return out
 
 
 def _events(text: str) -> list[tuple[int, int, str, str | None]]:
@@ -287,9 +315,7 @@ def _events(text: str) -> list[tuple[int, int, str, str | None]]:
         if cmd is not None:
             events.append((start, 0, _tool_for_command(cmd), cmd))
     prompts = {e[0] for e in events}
-    for m in _MARKER_SCAN.finditer(text):
-        if m.start() not in prompts:  # a prompt line is never also a marker
-            events.append((m.start(), 1, _MARKER_TOOLS[m.lastgroup or ""], None))
+    events.extend((offset, 1, tool, None) for offset, tool in _marker_events(text) if offset not in prompts)
     events.sort()
     return events
 
