@@ -59,6 +59,8 @@ class Signature:
     virt_what: bool
     # Line signatures: lower-case strings of which every matching line contains one.
     needs: frozenset[str] = frozenset()
+    # Strings of which a command `command` matches contains one (empty: always try the regex).
+    command_needs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,9 @@ def _compile(row: dict[str, Any]) -> Signature:
         suppresses=tuple(row.get("suppresses", ())),
         virt_what=bool(row.get("virt_what", points in ("virtual", "container"))),
         needs=needs,
+        command_needs=(literals.required(row["command"]) or frozenset())
+        if row.get("command")
+        else frozenset(),
     )
 
 
@@ -194,8 +199,16 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
     keeping the first `_MAX_HITS_PER_SIGNAL` lines per signature.
     """
     table = _line_table(tool)
+    low_command = literals.fold(command) if command else ""
     live = {
-        i for i, s in enumerate(table.sigs) if s.command is None or (command and s.command.search(command))
+        i
+        for i, s in enumerate(table.sigs)
+        if s.command is None
+        or (
+            command
+            and (not s.command_needs or any(n in low_command for n in s.command_needs))
+            and s.command.search(command)
+        )
     }
     if not live:
         return []

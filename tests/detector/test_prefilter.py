@@ -21,6 +21,15 @@ from detector import analyze, literals, rules, segment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINE_TOOLS = ("dmesg", "lspci", "lsusb", "lsmod", "other", "*")
+# Section commands: some signatures apply only after a matching command.
+COMMANDS = (
+    None,
+    "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg",
+    "cat /PROC/XEN/CAPABILITIES",
+    "cat /sys/firmware/devicetree/base/hypervisor/compatible",
+    "grep . /proc/ppc64/lparcfg",
+    "cat /proc/cpuinfo",
+)
 # Characters re.IGNORECASE equates with ASCII letters: the fold must see through them.
 _LOOKALIKES = {"s": "\u017f", "k": "\u212a", "i": "\u0131", "I": "\u0130"}
 
@@ -146,8 +155,7 @@ def test_every_line_signature_has_needles_and_a_sampler_example():
 @pytest.mark.parametrize("seed", range(4))
 def test_prefiltered_scan_equals_the_per_line_scan(tool, seed):
     text = generated_text(tool, seed)
-    commands = [None, "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg"]
-    for command in commands:
+    for command in COMMANDS:
         want = reference_scan(tool, text, 7, "src", command)
         got = rules.scan_lines(tool, text, 7, "src", command)
         assert _key(got) == _key(want)
