@@ -208,7 +208,7 @@ def _analyze(text: str) -> Verdict:
     from detector.parsers import registry, safe_parse
 
     norm = segment.normalize(text)
-    sections = segment.split(norm)
+    sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
     parsers = registry()
     facts = []
     source_of: dict[int, str] = {}

@@ -192,15 +192,12 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
     return hits
 
 
-def scan_lines(tool: str, text: str, start: int, source: str, command: str | None) -> list[Hit]:
-    """Evidence from raw lines of one section (dmesg, lspci, lsusb, lsmod, unknown commands).
-
-    Same result as trying every signature on every line, in line order then file order,
-    keeping the first `_MAX_HITS_PER_SIGNAL` lines per signature.
-    """
+@functools.lru_cache(maxsize=1024)
+def _live(tool: str, command: str | None) -> tuple[frozenset[int], frozenset[str]]:
+    """The signatures of `tool` that apply after `command`, and the strings they need."""
     table = _line_table(tool)
     low_command = literals.fold(command) if command else ""
-    live = {
+    live = frozenset(
         i
         for i, s in enumerate(table.sigs)
         if s.command is None
@@ -209,13 +206,26 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
             and (not s.command_needs or any(n in low_command for n in s.command_needs))
             and s.command.search(command)
         )
-    }
-    if not live:
+    )
+    return live, frozenset(n for i in live for n in table.sigs[i].needs)
+
+
+def scan_lines(tool: str, text: str, start: int, source: str, command: str | None) -> list[Hit]:
+    """Evidence from raw lines of one section (dmesg, lspci, lsusb, lsmod, unknown commands).
+
+    Same result as trying every signature on every line, in line order then file order,
+    keeping the first `_MAX_HITS_PER_SIGNAL` lines per signature.
+    """
+    if not text:
+        return []  # every line signature needs a non-empty string
+    table = _line_table(tool)
+    live_at_start, needles = _live(tool, command)
+    if not live_at_start:
         return []
+    live = set(live_at_start)
     low = literals.fold(text)
     counts = dict.fromkeys(live, 0)
     hits: list[Hit] = []
-    needles = frozenset(n for i in live for n in table.sigs[i].needs)
     search, find_all = literals.finder(needles).search, literals.finder(needles).findall
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
     while (m := search(low, pos)) is not None:

@@ -14,7 +14,9 @@ name the tool explicitly; without prompts, content markers (`Handle 0x0001, DMI 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # ANSI CSI/OSC sequences: colours from `ls --color`, `inxi`, `neofetch`, journalctl.
@@ -223,6 +225,7 @@ def unflatten(text: str) -> str:
     return _FLAT_SPLIT.sub("\n", text)
 
 
+@functools.lru_cache(maxsize=1024)
 def _tool_for_command(cmd: str) -> str:
     low = cmd.lower()
     for needle, tool in _COMMAND_TOOLS:
@@ -268,7 +271,9 @@ _RUN_MARKERS = frozenset(i for i, (_, tool) in enumerate(_MARKERS) if tool == "d
 def _marker_alternative(i: int, pattern: re.Pattern[str]) -> str:
     body = pattern.pattern.removeprefix("^")
     if i in _RUN_MARKERS:
-        body = f"(?:{body})[^\n]*(?:\n(?:{body})[^\n]*)*"
+        # Possessive: nothing follows, so the match is the same, and the engine keeps no
+        # backtracking state per line (a greedy `*` held ~350 MB for a million short lines).
+        body = f"(?:{body})[^\n]*(?:\n(?:{body})[^\n]*)*+"
     return f"(?P<m{i}>{body})"
 
 
@@ -284,25 +289,19 @@ _MARKER_SCAN = re.compile("(?m)\n" + _MARKER_ALTS)
 _MARKER_TOOLS = {f"m{i}": tool for i, (_, tool) in enumerate(_MARKERS)}
 
 
-def _marker_events(text: str) -> list[tuple[int, str]]:
-    """(offset of the line, tool) for every line that starts with a content marker."""
-    out: list[tuple[int, str]] = []
+def _marker_events(text: str) -> Iterator[tuple[int, str]]:
+    """(offset of the line, tool) for every line that starts with a content marker, in order."""
     pos = 0
     head = _MARKER_HEAD.match(text)
     if head:
-        out.append((0, _MARKER_TOOLS[head.lastgroup or ""]))
+        yield 0, _MARKER_TOOLS[head.lastgroup or ""]
         pos = head.end()
-    out.extend((m.start() + 1, _MARKER_TOOLS[m.lastgroup or ""]) for m in _MARKER_SCAN.finditer(text, pos))
-    return out
+    for m in _MARKER_SCAN.finditer(text, pos):
+        yield m.start() + 1, _MARKER_TOOLS[m.lastgroup or ""]
 
 
-def _events(text: str) -> list[tuple[int, int, str, str | None]]:
-    """Section boundaries: (offset of the line, kind 0=prompt/1=marker, tool, command), in order.
-
-    Only lines holding a prompt character or starting with a marker are looked at in Python;
-    every other line costs nothing but C regex scanning.
-    """
-    events: list[tuple[int, int, str, str | None]] = []
+def _prompt_events(text: str) -> Iterator[tuple[int, str, str]]:
+    """(offset of the line, tool, command) for every prompt line, in order."""
     end = -1
     for m in _PROMPT_CHARS.finditer(text):
         if m.start() <= end:
@@ -313,39 +312,59 @@ def _events(text: str) -> list[tuple[int, int, str, str | None]]:
             end = len(text)
         cmd = prompt_command(text[start:end])
         if cmd is not None:
-            events.append((start, 0, _tool_for_command(cmd), cmd))
-    prompts = {e[0] for e in events}
-    events.extend((offset, 1, tool, None) for offset, tool in _marker_events(text) if offset not in prompts)
-    events.sort()
-    return events
+            yield start, _tool_for_command(cmd), cmd
+
+
+def _events(text: str) -> Iterator[tuple[int, str, str | None]]:
+    """Section boundaries in order: (offset of the line, tool, command or None for a marker).
+
+    Only lines holding a prompt character or starting with a marker are looked at in Python;
+    every other line costs nothing but C regex scanning. Both streams are merged lazily, so
+    a paste of a million prompts holds no list of a million events.
+    """
+    prompts, markers = _prompt_events(text), iter(_marker_events(text))
+    p, m = next(prompts, None), next(markers, None)
+    while p is not None or m is not None:
+        if p is not None and (m is None or p[0] <= m[0]):
+            yield p
+            if m is not None and m[0] == p[0]:
+                m = next(markers, None)  # a prompt line is never also a marker
+            p = next(prompts, None)
+        elif m is not None:
+            yield m[0], m[1], None
+            m = next(markers, None)
+
+
+def iter_split(text: str) -> Iterator[Section]:
+    """Cut a normalized paste into sections, one per tool output, lazily."""
+    tool, command, start = "other", None, 1
+    buf = 0  # offset where the current section's text begins
+    line_at, lineno = 0, 1  # line number of offset line_at (counted incrementally, in C)
+    for offset, new_tool, cmd in _events(text):
+        if cmd is None and new_tool == tool:
+            continue  # a marker of the tool already running
+        lineno += text.count("\n", line_at, offset)
+        line_at = offset
+        # Close the running section at this line (empty bodies only matter after a prompt).
+        if offset > buf or command is not None:
+            body = text[buf : offset - 1] if offset > buf else ""
+            if (body and not body.isspace()) or command is not None:
+                yield Section(tool, command, start, body)
+        if cmd is not None:
+            nl = text.find("\n", offset)
+            tool, command, start = new_tool, cmd, lineno + 1
+            buf = nl + 1 if nl >= 0 else len(text) + 1
+        else:
+            # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
+            # inside journalctl output is still the kernel log.
+            tool, command, start, buf = new_tool, None, lineno, offset
+    end = len(text) + 1
+    if end > buf or command is not None:
+        body = text[buf : end - 1] if end > buf else ""
+        if (body and not body.isspace()) or command is not None:
+            yield Section(tool, command, start, body)
 
 
 def split(text: str) -> list[Section]:
     """Cut a normalized paste into sections, one per tool output."""
-    sections: list[Section] = []
-    tool, command, start = "other", None, 1
-    buf = 0  # offset where the current section's text begins
-    line_at, lineno = 0, 1  # line number of offset line_at (counted incrementally, in C)
-
-    def close(end: int) -> None:
-        # `end` is the offset of the line that ends the section (len+1 = end of text).
-        if end > buf or command is not None:
-            body = text[buf : end - 1] if end > buf else ""
-            if (body and not body.isspace()) or command is not None:
-                sections.append(Section(tool, command, start, body))
-
-    for offset, kind, new_tool, cmd in _events(text):
-        lineno += text.count("\n", line_at, offset)
-        line_at = offset
-        if kind == 0:
-            close(offset)
-            nl = text.find("\n", offset)
-            tool, command, start = new_tool, cmd, lineno + 1
-            buf = nl + 1 if nl >= 0 else len(text) + 1
-        elif new_tool != tool:
-            # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
-            # inside journalctl output is still the kernel log.
-            close(offset)
-            tool, command, start, buf = new_tool, None, lineno, offset
-    close(len(text) + 1)
-    return sections
+    return list(iter_split(text))

@@ -187,6 +187,7 @@ def test_a_wrong_needle_is_caught(monkeypatch):
     )
     monkeypatch.setattr(rules, "signatures", lambda: broken)
     rules._line_table.cache_clear()
+    rules._live.cache_clear()
     try:
         text = "noise\n[    0.000000] Hypervisor detected: KVM\n"
         assert _key(rules.scan_lines("dmesg", text, 1, "s", None)) != _key(
@@ -194,6 +195,7 @@ def test_a_wrong_needle_is_caught(monkeypatch):
         )
     finally:
         rules._line_table.cache_clear()
+        rules._live.cache_clear()
 
 
 def test_needs_in_the_yaml_must_be_required_by_the_regex():
