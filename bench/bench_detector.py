@@ -14,6 +14,7 @@ each consuming every match of `re.finditer`:
       (`KEYWORDS` below, unchanged since the first benchmark): what a naive detector that
       greps a paste once for its keywords pays.
   (b) LINE pass — `(?m)^.*$`: the least any line reader can do. Reported, no target.
+Two adversarial shapes (one-word kernel-log lines; a prompt on every line) are timed too.
 Then: peak memory of `analyze()` (tracemalloc; the text itself comes on top), `farmhand
 analyze` on the 10 MB file and on a small paste (whole subprocess, wall time), refusal of a
 file over the limit, and accuracy on the virt-what development corpus when present.
@@ -94,6 +95,12 @@ PASTES: dict[str, Callable[[float], str]] = {
     "mixed": mixed_paste,
     "pathological": pathological_paste,
 }
+# Adversarial shapes, reported for time and memory only (no target): a million one-word
+# kernel-log lines, and a paste where every line is a shell prompt (one section per line).
+ADVERSARIAL: dict[str, Callable[[float], str]] = {
+    "short-log-lines": lambda mb: _repeat("[ 0.1] a\n", mb),
+    "prompt-every-line": lambda mb: _repeat("$ a\n", mb),
+}
 
 
 def best_of(fn: Callable[[], object], n: int = 3) -> float:
@@ -171,6 +178,14 @@ def main() -> int:
     figures: dict[str, object] = {}
     for name, make in PASTES.items():
         figures[name] = measure_paste(name, make(args.mb))
+    for name, make in ADVERSARIAL.items():
+        text = make(args.mb)
+        seconds = best_of(lambda text=text: analyze(text), n=1)
+        tracemalloc.start()
+        analyze(text)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        figures[name] = {"analyze_s": round(seconds, 3), "peak_mb_tracemalloc": round(peak / 1048576, 1)}
     figures["cli"] = measure_cli(args.mb)
     corpus = Path(args.corpus) / "MANIFEST.jsonl"
     if corpus.exists():
@@ -194,6 +209,12 @@ def main() -> int:
             f"{name:13s} analyze {row['analyze_s']:6.3f} s | keyword pass {row['keyword_pass_s']:.3f} s "
             f"-> {row['ratio_vs_keyword_pass']:.2f}x | line pass {row['line_pass_s']:.4f} s "
             f"-> {row['ratio_vs_line_pass']:.0f}x | peak {row['peak_mb_tracemalloc']} MB (+{row['text_mb']} MB text)"
+        )
+    for name in ADVERSARIAL:
+        row = figures[name]
+        assert isinstance(row, dict)
+        print(
+            f"{name:18s} analyze {row['analyze_s']:6.3f} s | peak {row['peak_mb_tracemalloc']} MB (no target)"
         )
     for group in ("cli", "corpus"):
         for k, v in dict(figures.get(group) or {}).items():
