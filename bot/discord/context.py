@@ -6,10 +6,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import discord
 
+from bot import audit
 from bot.config import DiscordConfig
 from bot.core.engine import Engine
 from bot.core.models import Decision, Event
@@ -41,36 +41,8 @@ class Deps:
         return "shadow" if self.shadow else "live"
 
     def record(self, event: Event, decision: Decision, *, posted: bool, reason: str | None = None) -> None:
-        """Audit log and metrics for one decision (identifiers and reasons only, never text)."""
-        entry = decision.entry.id if decision.entry is not None else None
-        score = decision.match.score if decision.match is not None else None
-        verdict = decision.verdict.verdict if decision.verdict is not None else None
-        try:
-            self.store.record_decision(
-                platform=PLATFORM,
-                where=event.where,
-                item_id=event.item_id,
-                author_id=event.author.id,
-                kind=event.kind.value,
-                action=decision.action.value,
-                entry=decision.audit_entry,
-                score=score,
-                reason=reason or decision.reason,
-                verdict=verdict,
-                mode=self.mode,
-                url=event.url,
-                posted=posted,
-            )
-        except Exception:  # the audit log must never stop a reply
-            log.exception("discord: could not record decision for %s", event.item_id)
-        metrics.record_decision(PLATFORM, decision.action.value, entry)
-        if posted:
-            metrics.REPLIES.labels(platform=PLATFORM).inc()
-            if verdict is not None:
-                metrics.VERDICTS.labels(kind=verdict).inc()
-            if event.created_at is not None:
-                age = (datetime.now(UTC) - event.created_at).total_seconds()
-                metrics.REPLY_LATENCY.labels(platform=PLATFORM).observe(max(age, 0.0))
+        """Audit log, log line and metrics for one decision (identifiers and reasons only, never text)."""
+        audit.record(self.store, event, decision, shadow=self.shadow, posted=posted, reason=reason)
 
 
 def platform_error(exc: BaseException) -> str:

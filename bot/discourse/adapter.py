@@ -28,11 +28,11 @@ import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from bot import audit
 from bot.config import DiscourseConfig
 from bot.core.engine import Engine
 from bot.core.models import Decision, Event
@@ -291,11 +291,6 @@ class DiscourseAdapter:
             self._remember(post_id)
             return True
         decision = self.engine.decide(event)
-        metrics.record_decision(
-            PLATFORM, decision.action.value, decision.entry.id if decision.entry else None
-        )
-        if decision.verdict is not None:
-            metrics.VERDICTS.labels(kind=decision.verdict.verdict).inc()
         if not decision.posts or self.shadow:
             self._record(event, decision, posted=False)
             await self._report(event, decision, posted=False, reply_id=None, source=source)
@@ -339,11 +334,6 @@ class DiscourseAdapter:
             return False
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
-        metrics.REPLIES.labels(platform=PLATFORM).inc()
-        if event.created_at is not None:
-            metrics.REPLY_LATENCY.labels(platform=PLATFORM).observe(
-                max(0.0, (datetime.now(UTC) - event.created_at).total_seconds())
-            )
         self._record(event, decision, posted=True)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
@@ -372,44 +362,13 @@ class DiscourseAdapter:
             self._seen.popitem(last=False)
 
     def _record(self, event: Event, decision: Decision, *, posted: bool, reason_suffix: str = "") -> None:
-        entry = decision.entry.id if decision.entry else None
-        score = decision.match.score if decision.match else None
-        self.store.record_decision(
-            platform=PLATFORM,
-            where=event.where,
-            item_id=event.item_id,
-            author_id=event.author.id,
-            kind=event.kind.value,
-            action=decision.action.value,
-            entry=decision.audit_entry,
-            score=score,
-            reason=decision.reason + reason_suffix,
-            verdict=decision.verdict.verdict if decision.verdict else None,
-            mode="shadow" if self.shadow else "live",
-            url=event.url,
+        audit.record(
+            self.store,
+            event,
+            decision,
+            shadow=self.shadow,
             posted=posted,
-        )
-        log.info(
-            "discourse post %s (%s, topic %s): %s%s: %s",
-            event.item_id,
-            event.kind.value,
-            event.where,
-            decision.action.value,
-            " [shadow]" if self.shadow and decision.posts else "",
-            decision.reason + reason_suffix,
-            extra={
-                "fields": {
-                    "platform": PLATFORM,
-                    "item": event.item_id,
-                    "where": event.where,
-                    "kind": event.kind.value,
-                    "action": decision.action.value,
-                    "entry": entry,
-                    "score": score,
-                    "posted": posted,
-                    "mode": "shadow" if self.shadow else "live",
-                }
-            },
+            reason=decision.reason + reason_suffix,
         )
 
     async def _report(
