@@ -51,6 +51,7 @@ _COMMANDS = {
     "dmesg": "sudo dmesg | grep -i -e hypervisor -e DMI:",
     "cgroup": "cat /proc/1/cgroup",
 }
+_GREP_HYPERVISOR = re.compile(r"grep\b[^\n|]*hypervisor", re.IGNORECASE)
 _BINARY_MAGIC = (b"\x7fELF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ")
 
 
@@ -205,7 +206,7 @@ def analyze(text: str) -> Verdict:
 
 def _analyze(text: str) -> Verdict:
     from detector import rules, segment, verdict
-    from detector.parsers import registry, safe_parse
+    from detector.parsers import Fact, registry, safe_parse
 
     norm = segment.normalize(text)
     sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
@@ -226,6 +227,14 @@ def _analyze(text: str) -> Verdict:
         new_facts = list(parsed.facts) if parsed else []
         if sec.tool in ("dmesg", "other"):
             new_facts += rules.dmi_line_facts(sec.text, sec.start)
+        if (
+            sec.tool == "dmesg"
+            and sec.command
+            and _GREP_HYPERVISOR.search(sec.command)
+            and segment.is_blank_output(sec.text)
+        ):
+            # The grep for "hypervisor" found nothing: every KVM/Hyper-V/VMware/Xen guest logs it.
+            new_facts.append(Fact("dmesg.hypervisor_empty", "", sec.start, sec.command))
         for f in new_facts:
             source_of[len(facts)] = source
             facts.append(f)
@@ -254,11 +263,19 @@ def _analyze(text: str) -> Verdict:
         tools_seen.add("systemd_detect_virt")
 
     context = {"host_capability": any(h.sig.points_to == "host-capability" for h in hits)}
-    v = verdict.decide(hits, context)
+    from detector.redact import host_names
+
+    v = verdict.decide(hits, context, host_names(norm))
 
     zos = _zos_flags(v.verdict, v.confidence, hits, fact_keys)
+    if flags["windows"] and not (tools_seen - {"windows", "other"}) and "virt_what.output" not in fact_keys:
+        zos = None  # virt-what never runs on Windows: nothing here says what Zero OS would see
+    passthrough_only = verdict.PASSTHROUGH_NOTE in v.notes
     missing: tuple[str, ...] = ()
-    if v.verdict == "inconclusive" or v.confidence < 0.75 or flags["windows"]:
+    if passthrough_only:
+        # A passed-through disk/GPU/NIC looks the same inside a VM: ask for what tells them apart.
+        missing = ("sudo dmidecode -t system", "systemd-detect-virt", "lscpu")
+    elif v.verdict == "inconclusive" or v.confidence < 0.75 or flags["windows"]:
         missing = missing_commands(tools_seen, v.verdict, flags)
     elif zos is None:
         missing = ("sudo virt-what",)

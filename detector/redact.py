@@ -47,10 +47,17 @@ def _serial(m: re.Match[str]) -> str:
     return f"{m.group(1)}[masked]"
 
 
-def redact(text: str) -> str:
-    """The text with serials, UUIDs, MAC suffixes, IPs and host names masked."""
+def redact(text: str, hosts: tuple[str, ...] = ()) -> str:
+    """The text with serials, UUIDs, MAC suffixes, IPs and host names masked.
+
+    `hosts`: host names seen elsewhere in the paste (prompts, hostnamectl, uname), masked
+    wherever they appear as a word — a machine is often named after its model.
+    """
     if not text:
         return text
+    for host in hosts:
+        if len(host) >= 3 and host.lower() in text.lower():
+            text = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "[host]", text, flags=re.IGNORECASE)
     text = _SERIAL.sub(_serial, text)
     text = _UUID.sub("[uuid]", text)
     text = _MAC.sub(lambda m: f"{m.group(1)}{m.group(2)}xx{m.group(2)}xx{m.group(2)}xx", text)
@@ -69,3 +76,24 @@ def _fqdn(m: re.Match[str]) -> str:
     # Keep the provider's domain (contaboserver.net, vps.ovh.net tell where it runs), drop the host.
     parts = m.group(0).split(".")
     return "[host]." + ".".join(parts[-2:])
+
+
+# Where a paste names its machine: prompts (`user@host`), neofetch headers, hostnamectl, uname.
+_HOST_SOURCES = re.compile(
+    r"(?<![\w.-])[\w.-]{1,64}@([\w-]{1,63})(?=[.:\s\]~]|$)"
+    r"|(?im:^[ \t]*(?:Static|Transient|Pretty) hostname:[ \t]*([\w-]{1,63}))"
+    r"|(?m:^Linux[ \t]+([\w-]{1,63})[ \t]+\d)"
+)
+_NOT_HOSTS = frozenset(("localhost", "root", "host", "n/a", "none"))
+
+
+def host_names(text: str, limit: int = 20, head: int = 200_000) -> tuple[str, ...]:
+    """Distinct host names the start of a paste reveals (bounded work: the first `head` chars)."""
+    found: dict[str, None] = {}
+    for m in _HOST_SOURCES.finditer(text, 0, min(len(text), head)):
+        name = next((g for g in m.groups() if g), "")
+        if len(name) >= 3 and name.lower() not in _NOT_HOSTS:
+            found[name] = None
+            if len(found) >= limit:
+                break
+    return tuple(found)

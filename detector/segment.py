@@ -15,6 +15,7 @@ name the tool explicitly; without prompts, content markers (`Handle 0x0001, DMI 
 from __future__ import annotations
 
 import functools
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,8 +118,9 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
         "dmidecode",
     ),
     (
+        # hostnamectl prints `Architecture: x86-64` / `arm64`; lscpu says x86_64 / aarch64.
         re.compile(
-            r"^[ \t]*(?:Architecture|Hypervisor vendor|Virtualization type|CPU op-mode\(s\)):[ \t]+\S"
+            r"^[ \t]*(?:Architecture:[ \t]+(?!x86-64\b|arm64\b)|(?:Hypervisor vendor|Virtualization type|CPU op-mode\(s\)):[ \t]+)\S"
         ),
         "lscpu",
     ),
@@ -134,6 +136,36 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Linux[ \t]+\S+[ \t]+\d+\.\d+[\w.+-]*[ \t]"), "uname"),
     (re.compile(r"^Linux version[ \t]+\d"), "uname"),
     (re.compile(r"^(?:System|Machine):[ \t]+(?:Host|Kernel|Type):"), "inxi"),
+    # inxi 3.x: the section name alone on its line, its fields indented below.
+    (
+        re.compile(
+            r"^(?:System|Machine|CPU|Drives):[ \t]*\n[ \t]+(?:Host|Kernel|Type|Info|Local Storage|System|Mobo):"
+        ),
+        "inxi",
+    ),
+    (
+        re.compile(
+            r"^[ \t]*(?:Hardware Vendor|Hardware Model|Firmware Version|Operating System|Icon name):[ \t]+\S"
+        ),
+        "hostnamectl",
+    ),
+    (re.compile(r"^/sys/(?:class|devices/virtual)/dmi/id/\w+:"), "dmi_sysfs"),
+    # lshw: the top node's description followed by its product.
+    (re.compile(r"^[ \t]+description:[ \t]+[^\n]*\n[ \t]+product:"), "lshw"),
+    (
+        re.compile(
+            r"^[ \t]*\*-(?:core|firmware|cpu(?::\d+)?|memory|pci(?::\d+)?|disk(?::\d+)?|network(?::\d+)?)[ \t]*$"
+        ),
+        "lshw",
+    ),
+    (
+        re.compile(
+            r"^(?:smartctl[ \t]+\d+\.\d|=== START OF INFORMATION SECTION|ATA device, with|NAME[ \t]+[A-Z:,% \t-]{0,80}\bMODEL\b"
+            r"|(?:Model Family|Device Model|Model Number):[ \t]+\S)"
+        ),
+        "disks",
+    ),
+    (re.compile(r"^(?:System Manufacturer|System Model|OS Name):[ \t]+\S"), "windows"),
     (re.compile(r"^Module[ \t]+Size[ \t]+Used by"), "lsmod"),
     (re.compile(r"^Host Name:[ \t]+\S"), "windows"),
     (re.compile(r"^OS Name:[ \t]+Microsoft"), "windows"),
@@ -247,17 +279,88 @@ def prompt_command(line: str) -> str | None:
     return None
 
 
+_BARE_PROMPT = re.compile(
+    r"^[ \t]*(?:\(?[\w.-]{0,64}\)?[ \t]*)?(?:\[?[\w.-]{1,64}@[\w.-]{1,253}[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|[$%#>❯])[ \t]*$"
+)
+
+
+def is_blank_output(text: str) -> bool:
+    """True when a command printed nothing: the section holds only blank lines or bare prompts."""
+    if len(text) > 2000:
+        return False  # real output, and no 10 MB split for a question this small
+    return all(not ln.strip() or _BARE_PROMPT.match(ln) for ln in text.split("\n"))
+
+
 def _marker_tool(line: str) -> str | None:
-    for pattern, tool in _MARKERS:
+    """The tool whose output starts at `line` (which may carry the lines after it: some
+    markers look one line ahead), or None."""
+    for pattern, tool in _MARKERS_M:
         if pattern.match(line):
             return tool
     return None
 
 
+# The markers as the combined scan sees them: `$` ends a line, not the text.
+_MARKERS_M = tuple((re.compile(p.pattern, re.MULTILINE), tool) for p, tool in _MARKERS)
+
+
+# neofetch/fastfetch: `OS: ...` followed within three lines by `Host:` or `Kernel:`; the
+# logo may sit left of the fields, so these are found from the literal "OS:", not by a
+# line-start marker. The section opens at the `user@host` / `-----` header when present.
+_FETCH_OS = re.compile(r"OS:[ \t]+\S")
+_FETCH_NEXT = re.compile(r"(?:^|[^\w])(?:Host|Kernel):[ \t]+\S")
+_FETCH_RULE = re.compile(r"(?:^|[ \t])-{4,}[ \t]*$")
+_FETCH_USER = re.compile(r"(?:^|[ \t])[\w.-]{1,64}@[\w.-]{1,253}[ \t]*$")
+_FETCH_MAX_CANDIDATES = 10_000  # "OS:" in a 10 MB paste of something else: stop looking
+
+
+def fetch_header(lines: list[str], i: int) -> int | None:
+    """If line i is a neofetch/fastfetch `OS:` line, the index of the line its block starts at."""
+    line = lines[i]
+    j = line.find("OS:")
+    while j >= 0:
+        if (j == 0 or not (line[j - 1].isalnum() or line[j - 1] == "_")) and _FETCH_OS.match(line, j):
+            break
+        j = line.find("OS:", j + 1)
+    if j < 0 or not any(_FETCH_NEXT.search(ln) for ln in lines[i + 1 : i + 4]):
+        return None
+    if i >= 2 and _FETCH_RULE.search(lines[i - 1]) and _FETCH_USER.search(lines[i - 2]):
+        return i - 2
+    return i
+
+
+def _fetch_events(text: str) -> Iterator[tuple[int, str]]:
+    """(offset of the line, "fetch") for each neofetch/fastfetch block, in order."""
+    j, seen, last = text.find("OS:"), 0, -1
+    while j >= 0 and seen < _FETCH_MAX_CANDIDATES:
+        seen += 1
+        line_start = text.rfind("\n", 0, j) + 1
+        if line_start > last:
+            # The line, the two before it (header) and the three after it (Host:/Kernel:).
+            head = line_start
+            for _ in range(2):
+                if head > 0:
+                    head = text.rfind("\n", 0, head - 1) + 1
+            end = line_start
+            for _ in range(4):
+                nxt = text.find("\n", end)
+                end = len(text) if nxt < 0 else nxt + 1
+            lines = text[head:end].split("\n")
+            k = text.count("\n", head, line_start)
+            found = fetch_header(lines, k)
+            if found is not None:
+                offset = head + sum(len(ln) + 1 for ln in lines[:found])
+                if offset > last:
+                    yield offset, "fetch"
+                    last = offset
+            last = max(last, line_start)
+        j = text.find("OS:", j + 3)
+
+
 _PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
 
 # Cheap first-character filter so most lines skip the marker regexes entirely.
-_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm")
+_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm/sI=")
 
 # All content markers as one pattern, searched by one finditer in C. The alternatives keep
 # `_MARKERS`' order, so the first that matches names the tool, as `_marker_tool()` does line
@@ -291,6 +394,10 @@ _MARKER_TOOLS = {f"m{i}": tool for i, (_, tool) in enumerate(_MARKERS)}
 
 def _marker_events(text: str) -> Iterator[tuple[int, str]]:
     """(offset of the line, tool) for every line that starts with a content marker, in order."""
+    yield from heapq.merge(_line_marker_events(text), _fetch_events(text))
+
+
+def _line_marker_events(text: str) -> Iterator[tuple[int, str]]:
     pos = 0
     head = _MARKER_HEAD.match(text)
     if head:
@@ -327,7 +434,7 @@ def _events(text: str) -> Iterator[tuple[int, str, str | None]]:
     while p is not None or m is not None:
         if p is not None and (m is None or p[0] <= m[0]):
             yield p
-            if m is not None and m[0] == p[0]:
+            while m is not None and m[0] == p[0]:
                 m = next(markers, None)  # a prompt line is never also a marker
             p = next(prompts, None)
         elif m is not None:

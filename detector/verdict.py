@@ -8,11 +8,17 @@
 3. Conclusive guest: a virtual signal >= 0.9 wins over any number of bare-metal lines;
    the bare-metal lines are kept in the evidence as contradictions.
 4. Conclusive physical: a bare-metal signal >= 0.85 (aws metal, dom0, PowerNV, ...).
-5. Otherwise the stronger side wins if it is at least 0.6 (virtual) / 0.5 (bare metal);
-   bare metal needs positive evidence — the absence of guest signs is not enough.
-6. "ambiguous" (a Windows host reporting a hypervisor): never decides; with no other
+5. A container signal >= 0.6 outranks non-conclusive hardware-looking lines (a container
+   shows its host's CPU and often its DMI).
+6. Otherwise the stronger side wins if it is at least 0.6 (virtual) / 0.5 (bare metal);
+   bare metal needs positive evidence — the absence of guest signs is not enough. Weak
+   physical hints (each < 0.5) count together only when there are at least two distinct
+   ones and nothing at all points to a guest or container; confidence is then capped at 0.6.
+   Bare metal that rests only on devices a VM can be given (disks, GPUs, NICs, RAID cards:
+   group `passthrough`) is capped at 0.65 and says so in a note.
+7. "ambiguous" (a Windows host reporting a hypervisor): never decides; with no other
    evidence the verdict is inconclusive, with a note saying why and asking for a Linux dump.
-7. Anything else is inconclusive.
+8. Anything else is inconclusive.
 
 Host-capability evidence (VT-x, kvm modules, virbr0/docker0/veth/tap) never counts for
 either side; it is shown so the user sees it was understood.
@@ -35,6 +41,23 @@ GUEST_CONCLUSIVE = 0.9
 PHYSICAL_CONCLUSIVE = 0.85
 GUEST_MIN = 0.6
 PHYSICAL_MIN = 0.5
+
+# Several weak physical hints together (none >= PHYSICAL_MIN alone), and nothing at all
+# pointing to a guest or a container: bare metal, with at most this confidence.
+WEAK_CONFIDENCE_CAP = 0.6
+# Bare metal resting only on devices a VM can be given (disks, GPUs, NICs, RAID/HBA cards).
+PASSTHROUGH_CONFIDENCE_CAP = 0.65
+PASSTHROUGH_GROUP = "passthrough"
+
+PASSTHROUGH_NOTE = (
+    "Only physical devices speak for bare metal here (a real disk, GPU, network or RAID card): "
+    "a device passed through to a virtual machine looks exactly the same inside it. "
+    "`sudo dmidecode -t system` and `systemd-detect-virt` tell the two apart."
+)
+WEAK_NOTE = (
+    "Only weak hints point to bare metal (each alone proves nothing, e.g. `systemd-detect-virt` "
+    "saying none and an empty hypervisor grep); `sudo dmidecode -t system` would settle it."
+)
 
 HYPERV_ROOT_NOTE = (
     "A Windows PC with Hyper-V, VBS/Core Isolation or WSL2 turned on reports Microsoft's "
@@ -78,8 +101,8 @@ def _points_to(h: Hit) -> str:
     return f"{h.sig.points_to}:{detail}" if detail else h.sig.points_to
 
 
-def _evidence(h: Hit, weight: float | None = None) -> Evidence:
-    text = redact(h.text.strip())
+def _evidence(h: Hit, weight: float | None = None, hosts: tuple[str, ...] = ()) -> Evidence:
+    text = redact(h.text.strip(), hosts)
     if len(text) > 200:
         text = text[:197] + "..."
     return Evidence(
@@ -103,8 +126,11 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     return out
 
 
-def decide(hits: list[Hit], context: dict[str, bool]) -> Verdict:
-    """Combine hits into a Verdict (zos/missing are filled in by the caller)."""
+def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = ()) -> Verdict:
+    """Combine hits into a Verdict (zos/missing are filled in by the caller).
+
+    `hosts`: the paste's host names, masked in every evidence line.
+    """
     hits = _dedupe(hits)
     silenced = {g for h in hits for g in h.sig.suppresses}
     active = [h for h in hits if not (h.sig.group and h.sig.group in silenced)]
@@ -114,20 +140,39 @@ def decide(hits: list[Hit], context: dict[str, bool]) -> Verdict:
     ambiguous = _best(active, "ambiguous")
     notes: list[str] = []
 
+    weak = False
     if c >= CONTAINER_MIN:
         kind = "container"
     elif v >= GUEST_CONCLUSIVE:
         kind = "virtual"
     elif b >= PHYSICAL_CONCLUSIVE:
         kind = "bare-metal"
+    elif c >= GUEST_MIN:
+        # A container sees its host's CPU (and often its DMI in /sys): container evidence
+        # outranks hardware-looking lines that are not conclusive.
+        kind = "container"
     elif v >= GUEST_MIN and v > b:
         kind = "virtual"
     elif b >= PHYSICAL_MIN:
         kind = "bare-metal"
-    elif c >= GUEST_MIN:
-        kind = "container"
+    elif (
+        v == 0
+        and c == 0
+        and not ambiguous
+        and len({h.sig.id for h in active if h.sig.points_to == "bare-metal" and h.sig.weight > 0}) >= 2
+        and _combined(active, "bare-metal") >= PHYSICAL_MIN
+    ):
+        kind, weak = "bare-metal", True
     else:
         kind = "inconclusive"
+
+    physical = [h for h in active if h.sig.points_to == "bare-metal" and h.sig.weight > 0]
+    passthrough_only = (
+        kind == "bare-metal"
+        and any(h.sig.group == PASSTHROUGH_GROUP for h in physical)
+        and max((h.sig.weight for h in physical if h.sig.group != PASSTHROUGH_GROUP), default=0.0)
+        < PHYSICAL_MIN
+    )
 
     if ambiguous and kind in ("inconclusive", "bare-metal") and v < GUEST_MIN:
         notes.append(HYPERV_ROOT_NOTE)
@@ -155,12 +200,21 @@ def decide(hits: list[Hit], context: dict[str, bool]) -> Verdict:
             "host VMs or containers; they say nothing about whether it is itself virtual."
         )
 
+    if passthrough_only:
+        notes.append(PASSTHROUGH_NOTE)
+    elif weak:
+        notes.append(WEAK_NOTE)
+
     if kind == "inconclusive":
         confidence = 0.0
     else:
         confidence = _combined(active, kind)
         against = max((h.sig.weight for h in contra), default=0.0)
         confidence *= 1.0 - 0.4 * against
+        if passthrough_only:
+            confidence = min(confidence, PASSTHROUGH_CONFIDENCE_CAP)
+        elif weak:
+            confidence = min(confidence, WEAK_CONFIDENCE_CAP)
         confidence = min(max(confidence, 0.05), 0.99)
 
     hypervisor = provider = vendor = None
@@ -179,16 +233,18 @@ def decide(hits: list[Hit], context: dict[str, bool]) -> Verdict:
         provider = _pick(active, "bare-metal", "provider")
 
     main = sorted((h for h in active if h.sig.points_to == kind), key=lambda h: -h.sig.weight)
-    evidence = [_evidence(h) for h in main[:MAX_EVIDENCE]]
-    evidence += [_evidence(h) for h in sorted(contra, key=lambda h: -h.sig.weight)[:MAX_CONTRADICTIONS]]
+    evidence = [_evidence(h, hosts=hosts) for h in main[:MAX_EVIDENCE]]
+    evidence += [
+        _evidence(h, hosts=hosts) for h in sorted(contra, key=lambda h: -h.sig.weight)[:MAX_CONTRADICTIONS]
+    ]
     others = [
         h
         for h in active
         if h.sig.points_to in ("host-capability", "ambiguous")
         or (kind == "inconclusive" and h.sig.weight > 0)
     ]
-    evidence += [_evidence(h) for h in others[:MAX_CONTEXT]]
-    evidence += [_evidence(h) for h in muted[:MAX_CONTEXT]]
+    evidence += [_evidence(h, hosts=hosts) for h in others[:MAX_CONTEXT]]
+    evidence += [_evidence(h, hosts=hosts) for h in muted[:MAX_CONTEXT]]
     return Verdict(
         verdict=kind,
         hypervisor=hypervisor,

@@ -1,13 +1,14 @@
 """neofetch / fastfetch / screenfetch: `Host: KVM/QEMU (Standard PC (i440FX + PIIX, 1996) pc-i440fx-6.2)`,
-`Host: PowerEdge R720`, `Kernel: 6.1.0-13-amd64`, `CPU: ...`. Returns `system.dmi_line`
-(the Host line: vendor and product together), `kernel.release`, `cpu.model`.
+`Host: PowerEdge R720`, `Kernel: 6.1.0-13-amd64`, `CPU: ...`, `GPU: ...`. Returns
+`system.dmi_line` (the Host line: vendor and product together), `kernel.release`,
+`cpu.model`, `gpu.model`.
 """
 
 from __future__ import annotations
 
 from detector.parsers import Fact, Parsed
 
-_KEYS = {"host": "system.dmi_line", "kernel": "kernel.release", "cpu": "cpu.model"}
+_KEYS = {"host": "system.dmi_line", "kernel": "kernel.release", "cpu": "cpu.model", "gpu": "gpu.model"}
 
 
 def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
@@ -16,7 +17,7 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     for i, raw in enumerate(text.split("\n")[:200]):
         # The logo sits left of the fields; the field is the last `Key: value` on the line.
         idx = -1
-        for name in ("Host:", "Kernel:", "CPU:"):
+        for name in ("Host:", "Kernel:", "CPU:", "GPU:"):
             j = raw.find(name)
             if j >= 0:
                 idx = j

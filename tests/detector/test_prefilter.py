@@ -29,6 +29,7 @@ COMMANDS = (
     "cat /sys/firmware/devicetree/base/hypervisor/compatible",
     "grep . /proc/ppc64/lparcfg",
     "cat /proc/cpuinfo",
+    "ls -la /proc/vz",
 )
 # Characters re.IGNORECASE equates with ASCII letters: the fold must see through them.
 _LOOKALIKES = {"s": "\u017f", "k": "\u212a", "i": "\u0131", "I": "\u0130"}
@@ -168,7 +169,7 @@ def test_every_signature_is_found_on_its_own_examples():
     for sig in rules.signatures():
         if "line" not in sig.keys:
             continue
-        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg"
+        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg /proc/vz"
         for tool in sig.tools:
             for line in examples(sig, rng, n=4):
                 text = f"noise line\n{line}\nmore noise"
@@ -255,6 +256,17 @@ def reference_split(text: str) -> list[segment.Section]:
             if body.strip() or command is not None:
                 sections.append(segment.Section(tool, command, start, body))
 
+    # neofetch/fastfetch blocks, found from their `OS:` lines (they may open two lines above).
+    fetch_starts: set[int] = set()
+    last = -1
+    for i, line in enumerate(lines):
+        if "OS:" in line and i > last:
+            found = segment.fetch_header(lines, i)
+            if found is not None and found > last:
+                fetch_starts.add(found)
+                last = found
+            last = max(last, i)
+
     for i, line in enumerate(lines):
         if not line:
             continue
@@ -264,8 +276,13 @@ def reference_split(text: str) -> list[segment.Section]:
                 close(i)
                 tool, command, start, buf_start = segment._tool_for_command(cmd), cmd, i + 2, i + 1
                 continue
+        markers = []
         if line[0] in segment._MARKER_FIRST:
-            marker = segment._marker_tool(line)
+            # Some markers look one line ahead (inxi 3.x section names, lshw's top node).
+            markers.append(segment._marker_tool("\n".join(lines[i : i + 2])))
+        if i in fetch_starts:
+            markers.append("fetch")
+        for marker in markers:
             if marker is not None and marker != tool:
                 close(i)
                 tool, command, start, buf_start = marker, None, i + 1, i
