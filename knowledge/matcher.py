@@ -213,6 +213,56 @@ def _near(a: Sequence[signals.Cue], b: Sequence[signals.Cue], text: str, window:
     return False
 
 
+def _not_about_node(text: str) -> str:
+    """Blank negated virtualization words and virtualization of other infrastructure."""
+
+    def negated(m: re.Match[str]) -> str:
+        # "why not just a VM?" asks about the VM: keep it in a sentence that asks why.
+        breaks = list(_SENTENCE_BREAK.finditer(text, 0, m.start()))
+        sentence_start = breaks[-1].end() if breaks else 0
+        if signals.NEGATION_WHY.search(text, sentence_start, m.start()):
+            return m.group()
+        # "Isn't a hypervisor just overhead?" is a question about the layer, not a denial
+        if m.group().startswith(("isn", "aren", "wasn")) and not text[sentence_start : m.start()].strip():
+            return m.group()
+        return " " * len(m.group())
+
+    def infra(m: re.Match[str]) -> str:
+        # "my firewall and my 3Node both run as VMs" is still about the node
+        if _any_of(signals.NEAR_FARM).search(m.group()):
+            return m.group()
+        return " " * len(m.group())
+
+    text = signals.NEGATED_VIRT.sub(negated, text)
+    return signals.OTHER_INFRA.sub(infra, text)
+
+
+def _bare_asserted(text: str) -> bool:
+    """The post says the node IS bare metal (not "I don't have a bare metal node")."""
+    for m in signals.BARE_ASSERT.finditer(text):
+        if not signals.BARE_NEGATED.search(text, max(0, m.start() - 25), m.start()):
+            return True
+    return False
+
+
+def _veto(text: str, combo: bool, subject: bool, off_topic: bool) -> str | None:
+    """Why a post that passed the cue gate is still not a VM-farming question, if it is not."""
+    # Leaving farming or converting a hypervisor box to bare metal outweigh a SUBJECT
+    # phrase: "repurposing the 3Node as a TrueNAS box", "replacing Proxmox with ZOS" read
+    # like one.
+    if signals.LEAVING.search(text):
+        return "moving away from farming (retiring / repurposing the node)"
+    if signals.CONVERT.search(text) and signals.HOW_TO.search(text):
+        return "converting a hypervisor box into a bare-metal node: a how-to, not a VM question"
+    if subject:
+        return None
+    if off_topic:
+        return "marked off-topic and no phrase about the node itself"
+    if not combo and _bare_asserted(text) and not signals.BARE_EXCEPT.search(text):
+        return "the node is said to be bare metal and no comparison with a VM is asked"
+    return None
+
+
 class Matcher:
     """Scores posts against a fixed set of entries; build once, call `match` many times."""
 
@@ -246,7 +296,16 @@ class Matcher:
         if passing:
             # "besides my 3Nodes": that farming word is not what the post is about.
             text = signals.PASSING_MENTION.sub(lambda m: " " * len(m.group()), text)
+        said = text  # before blanking: "not a VM" is what a wrongly-flagged claim says
         virt, farm, why, look, flagged_hits = _MAIN.scan(text)
+        if virt.weight > 0:
+            # Virtualization words that are not about the node ("no VM", "not a VM", "the
+            # router runs as a VM", "on a separate Proxmox box") are blanked, then rescanned.
+            blanked = _not_about_node(text)
+            if blanked != text:
+                text = blanked
+                reasons.append("virtualization word negated or about other infrastructure ignored")
+                virt, farm, why, look, flagged_hits = _MAIN.scan(text)
         subject = _SUBJECT.scan(text)[0].names if virt.weight > 0 and farm.weight > 0 else ()
         off_topic = signals.OFF_TOPIC.search(text) is not None
         if subject and look.names:
@@ -262,8 +321,8 @@ class Matcher:
         # The gate needs a farming cue next to a phrase, so without one the (costly) phrase
         # scan cannot change the decision.
         combo = _COMBO.scan(text)[0].names if farm.weight > 0 else ()
-        bare_claim = _BARE_CLAIM.scan(text)[0].names if flagged else ()
-        bare = _BARE_METAL.scan(text)[0].names if flagged and not bare_claim else ()
+        bare_claim = _BARE_CLAIM.scan(said)[0].names if flagged else ()
+        bare = _BARE_METAL.scan(said)[0].names if flagged and not bare_claim else ()
         tie_head = text[:TIE_HEAD_CHARS]
         report = _REPORT.scan(tie_head)[0].names if virt.weight >= MIN_REPORT_VIRT else ()
         near = (
@@ -303,9 +362,12 @@ class Matcher:
         )
         if not gate:
             reasons.append("no virtualization + farming pair")
-        elif off_topic and not (why or subject):
-            gate = False
-            reasons.append("marked off-topic and no phrase about the node itself")
+        elif not why:
+            # Evidence against, checked only for posts that passed so far (cheap overall).
+            veto = _veto(text, bool(combo), bool(subject), off_topic)
+            if veto:
+                gate = False
+                reasons.append(veto)
 
         candidate = self._choose(text[:CHOICE_HEAD_CHARS], per_entry, reasons)
         platform_named = bool(set(virt.names) & signals.PLATFORM_NAMES)

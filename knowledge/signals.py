@@ -197,10 +197,9 @@ COMBO: tuple[Cue, ...] = _cues(
         + r"\b",
     ),
     ("zos vm", r"\b(?:zos|zero[- ]?os|0-os|3 ?node) (?:\w+ ){0,2}" + _LAYER + r"\b"),
-    (
-        "virtualized flag",
-        r"virtuali[sz]ed\W{0,3}(?:yes|true|=\s*true)|(?:no|zero|0) (?:tft|rewards?|minting)\b",
-    ),
+    # Only the flag itself: "no TFT" alone is an ordinary minting report (NO_REWARDS), which
+    # ties to virtualization only when a virtualization word about the node is in the post.
+    ("virtualized flag", r"virtuali[sz]ed\W{0,3}(?:yes|true|=\s*true)"),
 )
 
 # A report that a node earns nothing. Alone it is an ordinary minting question; next to a
@@ -213,7 +212,9 @@ NO_REWARDS: tuple[Cue, ...] = _cues(
         r"(?:0|zero|nothing|none|empty)\b"
         r"|\b(?:earn\w*|received?|got|mint\w*|paid) (?:\w+ )?(?:nothing|0 tft|zero)\b"
         r"|\b(?:not|never|didn'?t|don'?t|doesn'?t|isn'?t|won'?t) (?:\w+ )?(?:receiv\w*|get\w*|earn\w*|mint\w*|paid)"
-        r" (?:\w+ )?(?:tft|rewards?|tokens?|anything)\b",
+        r" (?:\w+ )?(?:tft|rewards?|tokens?|anything)\b"
+        # "no TFT", "0 rewards" (\b: "120 tft" is not "0 tft")
+        r"|\b(?:no|zero|0) (?:tft|rewards?|minting|payouts?)\b",
     ),
 )
 
@@ -230,6 +231,14 @@ BARE_METAL_WHY: tuple[Cue, ...] = _cues(
         r"\b(?:nodes?|farm\w*|earn|count|rewards?|allowed)\b",
     ),
     ("vm restriction", r"\b(?:vm|vps|virtual)\b.{0,20}\b(?:restriction|rule|ban|policy)\b"),
+    (
+        # terse "why does it matter if it's a VM", "who cares if it's virtualized"
+        "why does a vm matter",
+        r"\b(?:why|what|who|por que|pourquoi|warum|perche)\b[^.!?\n]{0,40}?"
+        r"\b(?:care|cares|matter|matters|difference|big deal|importa|importe|wichtig|egal)\b"
+        r"[^.!?\n]{0,30}?\b(?:if|whether|that|si|ob|se)\b[^.!?\n]{0,30}?"
+        r"\b(?:vms?|vps|virtual machine|virtuali[sz]ed|virtual|in the cloud|hypervisor)\b",
+    ),
 )
 
 BARE_METAL: tuple[Cue, ...] = _cues(
@@ -463,9 +472,41 @@ PASSING_MENTION = re.compile(
 
 # An explicit "this is not about farming" marker: only a SUBJECT phrase or a "why bare
 # metal" question passes the gate then.
+_TF = r"(?:tf|threefold|farming|the grid|grid|zos|my (?:3-?)?nodes?|my farm|the farm)"
 OFF_TOPIC = re.compile(
-    r"\boff[- ]?topic\b|\(ot\)|^ot\b|\bnot (?:tf|threefold|farming|grid|zos)[- ]related\b"
-    r"|\bnot about (?:farming|threefold|tf|the grid|my (?:3-?)?nodes?|my farm)\b"
+    r"\boff[- ]?topic\b|\bofftopic\b|\(ot\)|^ot\b|\bot:|\(unrelated\)"
+    r"|\bnot (?:tf|threefold|farming|grid|zos)[- ]related\b|\bnot about " + _TF + r"\b"
+    r"|\bunrelated to " + _TF + r"\b|\bnothing to do with " + _TF + r"\b"
+    # es, fr, it, pt, de, ru
+    r"|\bfuera de tema\b|\bsin relacion con (?:tf|threefold|el farming)\b|\bhors[- ]sujet\b"
+    r"|\brien a voir avec (?:tf|threefold|le farming|la grille)\b|\bfuori tema\b|\bfora d[eo] (?:tema|topico)\b"
+    r"|\bnichts mit (?:tf|threefold|farming|dem farming) zu tun\b|не по теме|\bоффтоп"
+)
+
+# Moving AWAY from farming (retiring, decommissioning, repurposing the node): whatever the
+# box becomes next (Proxmox, Unraid), the post is not a VM-farming question. Same effect as
+# an off-topic marker.
+LEAVING = re.compile(
+    r"\b(?:retir|decommission|repurpos|reus|sell|sold|dismantl|shut\w* down)\w* (?:\w+ ){0,2}?"
+    r"(?:3-?nodes?|nodes?|farm\w*)\b|\bdecommission\w*"
+    r"|\b(?:stop|stopp|quit|done|leav|finish)\w* (?:with )?(?:farming|my farm|the farm|the grid)\b"
+    r"|\bno longer farm\w*|\bdejar de farm\w*|\barret\w* (?:le |de )?farm\w*|\baufh\w* (?:mit dem |zu )?farm\w*"
+    r"|\bturn\w* (?:my |the |our )?(?:old |former )?(?:3-?node|node|farm\w*)(?: \w+)? into (?:a |an )?"
+    r"(?:proxmox|esxi|unraid|truenas|nas|homelab)\b"
+)
+
+# Turning a hypervisor box INTO a bare-metal node, with a how-to (wiping, flashing, booting):
+# the plan is already made, the post asks how. Precision first: stay silent.
+CONVERT = re.compile(
+    r"\b(?:convert|turn|transform|repurpos|replac|wip|retir|migrat|switch)\w* (?:\w+ ){0,4}?"
+    r"(?:proxmox|esxi|vmware|hyper-?v|unraid|truenas|xcp-?ng|hypervisor|homelab)\b[^.!?\n]{0,60}?"
+    r"\b(?:into|to|with|for|and install|by) (?:a |an |my |the )?(?:bare[- ]?metal |dedicated )?"
+    r"(?:3-?nodes?|zos|zero[- ]?os|0-os|nodes?|farm\w*)\b"
+    # "switch my Proxmox host to ZOS in a VM" is the VM question itself
+    r"(?! (?:\w+ )?(?:in|as|inside|under|on) (?:a |an |my )?(?:vms?|virtual|guest|hypervisor))"
+)
+HOW_TO = re.compile(
+    r"\b(?:how|wipe\w*|wiping|format\w*|flash\w*|usb|iso|partitions?|disks?|zfs|vmfs|boot\w*)\b"
 )
 
 # Choosing a hypervisor for other machines: a homelab question, whatever farming words
@@ -479,4 +520,72 @@ HYPERVISOR_CHOICE: tuple[Cue, ...] = _cues(
         r"|\bseparately\b",
         0.4,
     ),
+)
+
+
+# --- Virtualization words that are not about the node -----------------------------------
+# Words the matcher blanks before the cues run (negations, other infrastructure).
+_VIRT_WORD = (
+    r"(?:vms?|vm's|virtual ?machines?|vps|vds|hypervisors?|virtuali[sz]ation|virtuali[sz]ed|virtualisierung"
+    r"|virtualizacion|virtualizzazione|virtualisatie|виртуализаци\w*|виртуалк\w*|proxmox|esxi|vmware"
+    r"|hyper-?v|virtual ?box|docker|lxc|containers?|kvm|qemu|cloud|maquinas? virtual\w*"
+    r"|machines? virtuelles?|virtuellen? maschinen?|nested)"
+)
+
+# "no VM", "not a VM", "without any virtualization", "sin VM", "sans VM", "ohne VM", "keine
+# VM", "sem VM", "senza VM", "geen VM", "без виртуализации": only articles and prepositions
+# may stand between the negation and the word. Not before a farming word ("no VM farming?"
+# is the question itself); the matcher also keeps it in a sentence that asks "why".
+NEGATED_VIRT = re.compile(
+    r"\b(?:no|not|non|without|w/o|never|nor|ni|sin|sans|ohne|kein|keine|keinen|keiner|sem|senza|geen|zonder"
+    r"|bez|isn[’']?t|aren[’']?t|wasn[’']?t)(?= )"
+    r"(?: (?:a|an|any|the|in|on|inside|under|via|una?|une|de|du|der|einer?|einem|einen|um|uma|en|dans|sur|auf"
+    r"|es|est|ist|is|it[’']?s|real|actual|tiene|hay)){0,3} " + _VIRT_WORD + r"\b"
+    r"(?!\W{1,3}(?:farming|farms?|nodes?|3-?nodes?|rule|rules|policy|restriction|requirement)\b)"
+    r"|(?:без|не) " + _VIRT_WORD
+)
+NEGATION_WHY = re.compile(r"\b(?:why|por que|pourquoi|warum|perche)\b")
+
+# Other infrastructure next to the node: a router/firewall/NAS/Home Assistant VM, "on a
+# separate Proxmox box". The span is blanked unless it holds a farming word itself.
+_INFRA = (
+    r"(?:routers?|firewalls?|opnsense|pfsense|gateway|nas|home ?assistant|pi-?hole|adguard|plex|nextcloud"
+    r"|jellyfin|openwrt|mikrotik|vyos|unifi(?: controller)?|dns server|vpn server|mail server|media server)"
+)
+OTHER_INFRA = re.compile(
+    # "the router runs as a VM on an ESXi box": the second word of the clause goes too
+    r"\b" + _INFRA + r"\b[^.!?\n]{0,40}?\b" + _VIRT_WORD + r"\b(?:[^.!?\n]{0,25}?\b" + _VIRT_WORD + r"\b)?"
+    r"|\b"
+    + _VIRT_WORD
+    + r" (?:\w+ ){0,3}?(?:as|for|running|runs|hosting|with) (?:my |the |a |an |our )?(?:\w+ )?"
+    + _INFRA
+    + r"\b"
+    r"|\b(?:on|in) (?:a |an |my |the )?(?:separate|different|other|second|another|dedicated) (?:\w+ )?"
+    r"(?:proxmox|esxi|hyper-?v|unraid|truenas|xcp-?ng|vmware|kvm|hypervisor)(?: (?:box|host|server|machine))?\b"
+)
+
+# The poster says the node IS bare metal ("my bare metal node", "the 3Node itself is bare
+# metal", "nodes are all bare metal", "running on bare metal"): evidence against a
+# VM-farming question, unless BARE_EXCEPT holds (why / a comparison with a VM / a plan to
+# virtualize / a rented server / "how do I check whether").
+BARE_ASSERT = re.compile(
+    r"\b(?:my|our|the|this|these|a|all|one)(?: \w+)? bare[- ]?metal (?:3-?)?nodes?\b|^bare[- ]?metal (?:3-?)?nodes?\b"
+    r"|\b(?:3-?nodes?|nodes?|farm|machines?|servers?|box|boxes|hardware|rig|everything)(?: itself| themselves| here)?"
+    r" (?:is|are|'s|runs?|running|sits?) (?:all |fully |100% |definitely |actually |already |still |just )?"
+    r"(?:on )?(?:real )?bare[- ]?metal\b"
+    r"|\b(?:running|runs|run|installed|booted|boots|booting|farming) (?:\w+ )?on bare[- ]?metal\b"
+    r"|\binto a bare[- ]?metal\b"
+    r"|\b(?:they|it|both|all of them)(?:[’']re|[’']s| are| is)(?: (?!not\b|no\b|never\b)\w+){0,2}? bare[- ]?metal\b"
+)
+BARE_NEGATED = re.compile(
+    r"\b(?:not|no|never|without|isn[’']?t|aren[’']?t|don[’']?t|doesn[’']?t|nicht|kein\w*)\b"
+)
+BARE_EXCEPT = re.compile(
+    r"\b(?:vs\.?|versus|compared? (?:to|with)|instead of|rather than|than|or|would|could|if|whether)"
+    r" (?:\w+ ){0,4}?(?:vms?|vps|virtual\w*|hypervisor|proxmox|esxi|cloud|containers?|docker)\b"
+    r"|\b(?:vms?|vps|virtual\w*|cloud) (?:\w+ ){0,2}?(?:vs\.?|versus|instead of|or|compared)\b"
+    r"|\b(?:move|migrat|put|switch|convert|turn)\w* (?:\w+ ){0,3}?(?:in|into|onto|under) (?:a |an |my |the )?(?:\w+ )?"
+    r"(?:vms?|virtual machine|proxmox|esxi|hypervisor|vps)\b|\bvirtuali[sz]e\b"
+    r"|\brent\w*|\bhetzner\b|\bovh\b|\bdedicated server"
+    r"|\b(?:check|verify|tell|know|sure|detect|confirm)\w* (?:\w+ ){0,3}?(?:if|whether)\b"
 )
