@@ -250,15 +250,20 @@ def _veto(text: str, combo: bool, subject: bool, off_topic: bool) -> str | None:
     # Leaving farming or converting a hypervisor box to bare metal outweigh a SUBJECT
     # phrase: "repurposing the 3Node as a TrueNAS box", "replacing Proxmox with ZOS" read
     # like one.
-    if signals.LEAVING.search(text):
+    # Substring guards first: each regex runs only when its key words can be present.
+    if any(w in text for w in signals.LEAVING_WORDS) and signals.LEAVING.search(text):
         return "moving away from farming (retiring / repurposing the node)"
-    if signals.CONVERT.search(text) and signals.HOW_TO.search(text):
+    if (
+        any(w in text for w in signals.CONVERT_WORDS)
+        and signals.CONVERT.search(text)
+        and signals.HOW_TO.search(text)
+    ):
         return "converting a hypervisor box into a bare-metal node: a how-to, not a VM question"
     if subject:
         return None
     if off_topic:
         return "marked off-topic and no phrase about the node itself"
-    if not combo and _bare_asserted(text) and not signals.BARE_EXCEPT.search(text):
+    if not combo and "bare" in text and _bare_asserted(text) and not signals.BARE_EXCEPT.search(text):
         return "the node is said to be bare metal and no comparison with a VM is asked"
     return None
 

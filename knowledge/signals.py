@@ -495,6 +495,13 @@ LEAVING = re.compile(
     r"(?:proxmox|esxi|unraid|truenas|nas|homelab)\b"
 )
 
+# Every LEAVING / CONVERT match contains one of these (cheap `in` guards before the regex).
+LEAVING_WORDS = (
+    "retir", "decommission", "repurpos", "reus", "sell", "sold", "dismantl", "shut", "stop", "quit",
+    "done", "leav", "finish", "no longer", "dejar", "arret", "aufh", "turn",
+)  # fmt: skip
+CONVERT_WORDS = ("proxmox", "esxi", "vmware", "hyper", "unraid", "truenas", "xcp", "homelab")
+
 # Turning a hypervisor box INTO a bare-metal node, with a how-to (wiping, flashing, booting):
 # the plan is already made, the post asks how. Precision first: stay silent.
 CONVERT = re.compile(
@@ -538,7 +545,7 @@ _VIRT_WORD = (
 # is the question itself); the matcher also keeps it in a sentence that asks "why".
 NEGATED_VIRT = re.compile(
     r"\b(?:no|not|non|without|w/o|never|nor|ni|sin|sans|ohne|kein|keine|keinen|keiner|sem|senza|geen|zonder"
-    r"|bez|isn[’']?t|aren[’']?t|wasn[’']?t)(?= )"
+    r"|bez|pas|aucune?|ningun[oa]?|nenhum[a]?|nessun[oa]?|isn[’']?t|aren[’']?t|wasn[’']?t)(?= )"
     r"(?: (?:a|an|any|the|in|on|inside|under|via|una?|une|de|du|der|einer?|einem|einen|um|uma|en|dans|sur|auf"
     r"|es|est|ist|is|it[’']?s|real|actual|tiene|hay)){0,3} " + _VIRT_WORD + r"\b"
     r"(?!\W{1,3}(?:farming|farms?|nodes?|3-?nodes?|rule|rules|policy|restriction|requirement)\b)"
@@ -582,7 +589,7 @@ BARE_NEGATED = re.compile(
 )
 BARE_EXCEPT = re.compile(
     r"\b(?:vs\.?|versus|compared? (?:to|with)|instead of|rather than|than|or|would|could|if|whether)"
-    r" (?:\w+ ){0,4}?(?:vms?|vps|virtual\w*|hypervisor|proxmox|esxi|cloud|containers?|docker)\b"
+    r" (?:\w+ ){0,6}?(?:vms?|vps|virtual\w*|hypervisor|proxmox|esxi|cloud|containers?|docker)\b"
     r"|\b(?:vms?|vps|virtual\w*|cloud) (?:\w+ ){0,2}?(?:vs\.?|versus|instead of|or|compared)\b"
     r"|\b(?:move|migrat|put|switch|convert|turn)\w* (?:\w+ ){0,3}?(?:in|into|onto|under) (?:a |an |my |the )?(?:\w+ )?"
     r"(?:vms?|virtual machine|proxmox|esxi|hypervisor|vps)\b|\bvirtuali[sz]e\b"
