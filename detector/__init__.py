@@ -253,6 +253,7 @@ def _analyze(text: str) -> Verdict:
         k.startswith(("system.", "bios.")) for k in fact_keys
     )
     flags["windows"] = "windows" in tools_seen
+    windows_only = flags["windows"] and not (tools_seen - {"windows", "other"})
     if "cpu.flags" in fact_keys or "cpu.hypervisor_vendor" in fact_keys:
         tools_seen.add("lscpu")
     if any(k.startswith("system.") for k in fact_keys):
@@ -268,7 +269,7 @@ def _analyze(text: str) -> Verdict:
     v = verdict.decide(hits, context, host_names(norm))
 
     zos = _zos_flags(v.verdict, v.confidence, hits, fact_keys)
-    if flags["windows"] and not (tools_seen - {"windows", "other"}) and "virt_what.output" not in fact_keys:
+    if windows_only and "virt_what.output" not in fact_keys:
         zos = None  # virt-what never runs on Windows: nothing here says what Zero OS would see
     passthrough_only = verdict.PASSTHROUGH_NOTE in v.notes
     missing: tuple[str, ...] = ()

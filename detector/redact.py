@@ -11,11 +11,11 @@ _UUID = re.compile(r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{
 # Keep the first three octets (the maker's OUI: 52:54:00 = QEMU) and mask the rest.
 _MAC = re.compile(r"\b([0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\2[0-9A-Fa-f]{2})(?:\2[0-9A-Fa-f]{2}){3}\b")
 _IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?(?![\w.])"
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?(?![\w.]|-[A-Za-z])"
 )
 # At least three colons, so clock times (14:18:54) and PCI addresses (0000:00:02.0) stay.
 _IPV6 = re.compile(
-    r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){3,7}(?:/\d{1,3})?(?![\w:])|(?<![\w:])::1(?![\w:])"
+    r"(?<![\w:])(?![0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}(?![\w:]))[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){3,7}(?:/\d{1,3})?(?![\w:])|(?<![\w:])::1(?![\w:])"
 )
 _SERIAL = re.compile(
     r"(?im)^([ \t]*(?:Serial Number|Serial No|Serial|UUID|Asset Tag|Chassis Serial|System Serial Number|"
@@ -23,14 +23,19 @@ _SERIAL = re.compile(
     r"Host Name|Hostname|HOSTNAME|Node name|Icon name|serial_number|SerialNumber|LU WWN Device Id|"
     r"wwn|Unit serial number|Serial number)[ \t]*[:=][ \t]*)(\S[^\n]*)$"
 )
-_SERIAL_SHORT = re.compile(r"\b(serial:|uuid:)[ \t]*(\S+)", re.I)
+# inxi prints `serial: <superuser required>` / `<filter>`: a placeholder, not a serial.
+_SERIAL_SHORT = re.compile(r"\b(serial:|uuid:)[ \t]*(?!<)(\S+)", re.I)
+# Placeholders, and public constants that identify a platform rather than a machine (the
+# very reason shown in the evidence): Oracle Cloud's and Azure's fixed asset tags, EC2's.
 _KEEP_SERIAL = re.compile(
-    r"^(Not Specified|None|To be filled by O\.E\.M\.|Default string|0|N/A|Not Applicable|System Serial Number)$",
+    r"^(Not Specified|None|To be filled by O\.E\.M\.|Default string|0|N/A|Not Applicable|System Serial Number"
+    r"|No Asset Tag|Asset-\d{1,8}|OracleCloud\.com|7783-7084-3265-9085-8269-3286-77|Amazon EC2"
+    r"|Chassis Serial Number|Base Board Serial Number|0123456789|<[\w ]{1,40}>)$",
     re.I,
 )
 # Bounded repeats with a lookbehind anchor: linear even on "a.a.a.a..." lines.
-_PROMPT_HOST = re.compile(r"(?<![\w.-])([\w.-]{1,64})@([\w.-]{1,253})(?=[:\s\]~])")
-_UNAME = re.compile(r"(?m)^(Linux|Darwin|FreeBSD)[ \t]+(\S+)")
+_PROMPT_HOST = re.compile(r"(?<![\w.-])([\w.-]{1,64})@([\w.-]{1,253})(?=[:\s\]~)]|$)")
+_UNAME = re.compile(r"(?m)^(Linux|Darwin|FreeBSD)[ \t]+(?!version\b)(\S+)")
 _HEXID = re.compile(r"\b[0-9a-f]{32,64}\b")
 _EC2_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
 _FQDN = re.compile(
@@ -60,7 +65,7 @@ def redact(text: str, hosts: tuple[str, ...] = ()) -> str:
             text = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "[host]", text, flags=re.IGNORECASE)
     text = _SERIAL.sub(_serial, text)
     text = _UUID.sub("[uuid]", text)
-    text = _MAC.sub(lambda m: f"{m.group(1)}{m.group(2)}xx{m.group(2)}xx{m.group(2)}xx", text)
+    text = _MAC.sub(_mac, text)
     text = _IPV6.sub("[ip]", text)
     text = _IPV4.sub("[ip]", text)
     text = _PROMPT_HOST.sub(lambda m: f"{m.group(1)}@[host]", text)
@@ -70,6 +75,14 @@ def redact(text: str, hosts: tuple[str, ...] = ()) -> str:
     text = _FQDN.sub(_fqdn, text)
     text = _DISK_ID.sub(lambda m: f"{m.group(1)}_[serial]", text)
     return _SERIAL_SHORT.sub(lambda m: f"{m.group(1)} [masked]", text)
+
+
+def _mac(m: re.Match[str]) -> str:
+    # Broadcast and all-zero addresses say nothing about a machine; keep them readable.
+    if m.group(0).lower() in ("ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "ff-ff-ff-ff-ff-ff"):
+        return m.group(0)
+    sep = m.group(2)
+    return f"{m.group(1)}{sep}xx{sep}xx{sep}xx"
 
 
 def _fqdn(m: re.Match[str]) -> str:

@@ -38,7 +38,9 @@ KNOWN_MISSES: dict[str, str] = {}
 MAC = re.compile(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", re.IGNORECASE)
 HARMLESS_MACS = {"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"}
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
-IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
+# A dotted quad followed by `-letters` is a version (`5.15.133.1-microsoft-standard-WSL2`,
+# vmxnet3 `1.7.0.0-k-NAPI`): the evidence must keep it readable. Planted IPs are checked too.
+IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.]|-[A-Za-z])")
 
 _cache: dict[str, Verdict] = {}
 
