@@ -126,7 +126,10 @@ def _needs(row: dict[str, Any]) -> frozenset[str]:
 def signatures() -> tuple[Signature, ...]:
     """All signatures, in file order (loaded once)."""
     text = resources.files("detector").joinpath("signatures.yaml").read_text(encoding="utf-8")
-    return tuple(_compile(row) for row in yaml.safe_load(text))
+    # libyaml's loader when present: the pure-Python one spends ~0.13 s on this file, a
+    # third of a small `farmhand analyze`.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(_compile(row) for row in yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
 
 
 @functools.cache
