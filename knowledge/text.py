@@ -52,6 +52,10 @@ _STOP = frozenset(
     ]
 )
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*")
+# Chinese, Japanese and Korean write without spaces, so a Latin word inside them ("在VPS上",
+# "ESXiの仮想マシン") has no word boundary for the cues' \b. A space around each run of
+# CJK characters gives Latin words their boundaries; CJK cues carry no \b and still match.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 
 
 def normalize(text: str, limit: int = MAX_SCORED_CHARS) -> str:
@@ -62,6 +66,7 @@ def normalize(text: str, limit: int = MAX_SCORED_CHARS) -> str:
         # NFKD splits "é" into "e" + a combining mark; dropping the marks lets "maquina"
         # match "máquina" while Cyrillic and CJK letters stay as they are.
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = _CJK_RUN.sub(r" \g<0> ", text)
     return _SPACE.sub(" ", text.lower()).strip()
 
 

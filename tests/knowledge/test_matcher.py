@@ -269,3 +269,13 @@ def test_virtualization_not_about_the_node_stays_quiet(kb, text):
 def test_negation_and_bare_metal_rules_keep_real_questions(kb, text):
     m = kb.match(text)
     assert m.on_topic, (m.score, m.reasons)
+
+
+def test_latin_words_inside_cjk_text_still_count():
+    # No spaces in Chinese/Japanese: "在VPS上" must still see the word VPS.
+    from knowledge import default_kb
+
+    kb = default_kb()
+    zh = kb.match("请问可以在VPS上跑ThreeFold节点挖TFT吗？")
+    assert "virtualization cue: vps" in " ".join(zh.reasons)
+    assert kb.match("ESXiの仮想マシンでZero-OSを動かせますか").on_topic
