@@ -207,6 +207,10 @@ def rules() -> dict[str, Rule]:
             out[f"blend a={a} >={t}"] = lambda on, s, p, t=t, a=a: (
                 a * min(s, MATCHER_SCORE_CAP) + (1 - a) * p >= t
             )
+            # The blend as a veto only: it can silence the matcher, never make it speak.
+            out[f"matcher AND blend a={a} >={t}"] = lambda on, s, p, t=t, a=a: (
+                on and a * min(s, MATCHER_SCORE_CAP) + (1 - a) * p >= t
+            )
     return out
 
 
@@ -289,7 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     show = list(
         dict.fromkeys(
-            ["matcher", "model>=0.5", "model>=0.7", "matcher AND model>=0.5", "matcher OR model>=0.7", chosen]
+            [
+                "matcher",
+                "model>=0.5",
+                "matcher AND model>=0.5",
+                "matcher OR model>=0.7",
+                "matcher AND blend a=0.5 >=0.7",
+                "matcher AND blend a=0.75 >=0.6",
+                chosen,
+            ]
         )
     )
     header = "| file | n (pos) | matcher now | " + " | ".join(
@@ -331,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## Dev set (evaluation only, {len(dev)} posts, {sum(dys)} positive; full-data model)\n")
         print("| rule | dev |")
         print("| --- | --- |")
-        for name in ["matcher", *(n for n in rule_set if n != "matcher" and "blend" not in n), chosen]:
+        dev_rules = [
+            n for n in rule_set if n != "matcher" and ("blend" not in n or n.endswith(("0.6", "0.7")))
+        ]
+        for name in dict.fromkeys(["matcher", *dev_rules, chosen]):
             print(
                 f"| {name} | {fmt(*pr([rule_set[name](*m, p) for m, p in zip(dnow, dp, strict=True)], dys))} |"
             )
