@@ -12,7 +12,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from knowledge import gate_model
 from knowledge.check import check, check_located
+from knowledge.gate_model import GateModel
 from knowledge.loader import MAX_ANSWER_CHARS, read_entries
 from knowledge.matcher import DEFAULT_THRESHOLD, Matcher
 from knowledge.model import Entry, KnowledgeError, Link, Match
@@ -36,11 +38,13 @@ log = logging.getLogger(__name__)
 class KnowledgeBase:
     """A validated set of entries and the matcher built over them."""
 
-    def __init__(self, entries: tuple[Entry, ...], threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, entries: tuple[Entry, ...], threshold: float = DEFAULT_THRESHOLD, gate: GateModel | None = None
+    ) -> None:
         self.entries = entries
         self.threshold = threshold
         self._by_id = {e.id: e for e in entries}
-        self._matcher = Matcher(entries, threshold)
+        self._matcher = Matcher(entries, threshold, gate)
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None."""
@@ -76,7 +80,11 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
             f" (and {len(problems) - 1} more problems; run `farmhand kb check`)" if len(problems) > 1 else ""
         )
         raise KnowledgeError(problems[0] + more)
-    return KnowledgeBase(tuple(item.entry for item in located))
+    try:
+        gate = gate_model.default_model()
+    except ValueError as exc:  # a broken weights file stops start-up too
+        raise KnowledgeError(str(exc).splitlines()[0]) from None
+    return KnowledgeBase(tuple(item.entry for item in located), gate=gate)
 
 
 @lru_cache(maxsize=1)

@@ -24,12 +24,20 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from knowledge import signals
+from knowledge.gate_model import GateModel
 from knowledge.model import Entry, Match
 from knowledge.text import content_words, normalize
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.5
+# The learned gate (knowledge/gate_model.py) may only silence a post the cues answered,
+# never make the bot speak: answer when VETO_MIX * score + (1 - VETO_MIX) * p >= VETO_AT.
+# Chosen by leave-one-file-out over our own labelled files (docs/gate-model.md): the cue
+# rules' blind errors are false positives on kinds of post they had not seen, and the
+# model, trained on different evidence (word and character n-grams), disagrees with most.
+VETO_MIX = 0.5
+VETO_AT = 0.7
 # Only the head of a post goes through fuzzy matching: titles and first sentences carry
 # the question, and token_set_ratio on a long body would match every short question.
 FUZZY_HEAD_CHARS = 400
@@ -271,9 +279,12 @@ def _veto(text: str, combo: bool, subject: bool, off_topic: bool) -> str | None:
 class Matcher:
     """Scores posts against a fixed set of entries; build once, call `match` many times."""
 
-    def __init__(self, entries: Sequence[Entry], threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, entries: Sequence[Entry], threshold: float = DEFAULT_THRESHOLD, gate: GateModel | None = None
+    ) -> None:
         self.entries = tuple(entries)
         self.threshold = threshold
+        self.gate = gate
         self._by_id = {e.id: e for e in self.entries}
         self._questions: list[str] = []
         self._owner: list[str] = []
@@ -383,6 +394,14 @@ class Matcher:
             reasons.append("bare-metal node shown as virtualized: support case")
         entry = self._by_id.get(candidate) if candidate else None
         on_topic = gate and score >= threshold and entry is not None and entry.auto_reply
+        if on_topic and self.gate is not None and not (combo or subject or why or report):
+            p = self.gate.score(raw)
+            blend = VETO_MIX * score + (1.0 - VETO_MIX) * p
+            if blend < VETO_AT:
+                on_topic = False
+                reasons.append(f"vetoed by the gate model (p={p:.2f}, blend {blend:.2f} < {VETO_AT})")
+            else:
+                reasons.append(f"gate model agrees (p={p:.2f}, blend {blend:.2f})")
         if entry is not None and not entry.auto_reply:
             reasons.append(f"entry {entry.id!r} is answered only when called explicitly")
         return Match(
