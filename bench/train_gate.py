@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/train_gate.py [--no-write] [--no-history] [--epochs 20] [--l2 1e-4]
 
-Training data: the project's OWN labelled posts only, `tests/fixtures/questions/*.jsonl`,
-`tests/fixtures/questions-heldout/posts.jsonl` and `tests/fixtures/questions-heldout2/posts.jsonl`
-(`vm_farming` vs anything else; heldout2 joined once its first-contact figures were taken).
-`tests/fixtures/questions-heldout3/` is the final blind judge and
-`../shared/eval/questions-dev.jsonl` is evaluation only: neither is ever trained on, and
-heldout3 is never read.
+Training data: the project's OWN labelled posts only, `tests/fixtures/questions/*.jsonl`
+and `tests/fixtures/questions-heldout{,2,3}/posts.jsonl` (`vm_farming` vs anything else;
+each held-out set joined once its first-contact figures were taken), plus the knowledge
+base's own questions and the golden file. `tests/fixtures/questions-heldout4/` is the
+final blind judge and `../shared/eval/questions-dev.jsonl` is evaluation only: neither
+is ever trained on, and heldout4 is never read.
 
 Evaluation:
 
@@ -49,6 +49,7 @@ TRAIN_FILES = [
     *sorted((ROOT / "tests" / "fixtures" / "questions").glob("*.jsonl")),
     ROOT / "tests" / "fixtures" / "questions-heldout" / "posts.jsonl",
     ROOT / "tests" / "fixtures" / "questions-heldout2" / "posts.jsonl",
+    ROOT / "tests" / "fixtures" / "questions-heldout3" / "posts.jsonl",
 ]
 DEV = ROOT.parent / "shared" / "eval" / "questions-dev.jsonl"
 POSITIVE = "vm_farming"
@@ -73,7 +74,7 @@ class Post:
 
 def read_posts(path: Path) -> list[Post]:
     """Labelled posts of one JSONL file (blank lines skipped)."""
-    if "heldout3" in str(path):  # the final blind judge: never read here
+    if "heldout4" in str(path):  # the final blind judge: never read here
         raise SystemExit(f"refusing to read {path}")
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():

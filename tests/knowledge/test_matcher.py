@@ -63,13 +63,21 @@ FLOORS = {
     # (measured P 1.000 R 1.000 after the class fixes)
     "questions-heldout/posts.jsonl": (0.95, 0.90),
 }
+# Later blind sets, development sets since their first contact (docs/knowledge.md). Their
+# look-alikes are not all answered right yet, so only the floors apply.
+HELDOUT_FLOORS = {
+    # first contact P 0.848 R 0.889; gate model trained on it since; measured P 0.937 R 0.937
+    "questions-heldout2/posts.jsonl": (0.93, 0.93),
+    # first contact P 1.000 R 0.767 (with the veto); the rescue was chosen on it: P 1.000 R 0.883
+    "questions-heldout3/posts.jsonl": (0.95, 0.85),
+}
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
+@pytest.mark.parametrize("name", sorted(FLOORS | HELDOUT_FLOORS))
 def test_fixture_file_precision_recall_floors(kb, name):
     posts = _posts(name)
     figures = score(posts, [kb.match(p["text"]) for p in posts])
-    min_precision, min_recall = FLOORS[name]
+    min_precision, min_recall = (FLOORS | HELDOUT_FLOORS)[name]
     assert figures.precision >= min_precision, [m.text for m in figures.false_positives]
     assert figures.recall >= min_recall, [m.text for m in figures.false_negatives]
 
@@ -279,3 +287,35 @@ def test_latin_words_inside_cjk_text_still_count():
     zh = kb.match("请问可以在VPS上跑ThreeFold节点挖TFT吗？")
     assert "virtualization cue: vps" in " ".join(zh.reasons)
     assert kb.match("ESXiの仮想マシンでZero-OSを動かせますか").on_topic
+
+
+def _one_entry_kb(gate_bias: float):
+    """The bundled entries with a constant gate model (p = sigmoid(bias)) to test veto and rescue."""
+    from knowledge import KnowledgeBase, default_kb
+    from knowledge.gate_model import GateModel
+
+    return KnowledgeBase(default_kb().entries, gate=GateModel({}, gate_bias))
+
+
+def test_gate_model_vetoes_co_occurrence_answers_but_not_tying_phrases():
+    sure_no = _one_entry_kb(-20.0)
+    # Co-occurrence only (a VPS and farming in one sentence): the model may silence it.
+    co = sure_no.match("I rent a VPS and I farm TFT, what do you think?")
+    assert not co.on_topic and any("vetoed by the gate model" in r for r in co.reasons)
+    # A phrase that ties ZOS itself to a VM is explicit: the model cannot veto it.
+    tied = sure_no.match("Can I run zos in a vm on proxmox and farm?")
+    assert tied.on_topic and not any("vetoed" in r for r in tied.reasons)
+
+
+def test_gate_model_rescues_only_near_misses_with_both_cue_families():
+    sure_yes = _one_entry_kb(20.0)
+    never = _one_entry_kb(-20.0)
+    text = "quick q: node on my synology's virtual machine manager, worth it?"
+    plain = never.match(text)
+    assert not plain.on_topic and 0.3 <= plain.score < 0.5  # a near miss of the cues
+    rescued = sure_yes.match(text)
+    assert rescued.on_topic and any("rescued by the gate model" in r for r in rescued.reasons)
+    # No farming word at all: no rescue however sure the model is.
+    assert not sure_yes.match("is a vps ok for my website?").on_topic
+    # A threshold above every score still turns auto-replies off.
+    assert not sure_yes.match(text, threshold=1.01).on_topic
