@@ -101,6 +101,15 @@ class DecisionRecord:
     posted: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PendingClaim:
+    """A claim still in state "claimed": maybe posted, not recorded (see the module docstring)."""
+
+    key: str
+    where: str
+    claimed_at: float  # unix time
+
+
 class Store:
     """SQLite-backed state; safe to share between the event loop and worker threads."""
 
@@ -190,6 +199,16 @@ class Store:
                 "SELECT state FROM claims WHERE platform = ? AND key = ?", (platform, key)
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def pending_claims(self, platform: str, *, since: float) -> list[PendingClaim]:
+        """Claims still "claimed" (never marked posted nor released) made at or after `since`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, where_, claimed_at FROM claims "
+                "WHERE platform = ? AND state = 'claimed' AND claimed_at >= ? ORDER BY claimed_at, key",
+                (platform, float(since)),
+            ).fetchall()
+        return [PendingClaim(key=str(r[0]), where=str(r[1]), claimed_at=float(r[2])) for r in rows]
 
     def answered_in(self, platform: str, where: str) -> bool:
         """True when the bot has posted (or may have posted) a reply in this topic or thread."""

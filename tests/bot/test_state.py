@@ -207,3 +207,48 @@ def test_answered_in_tracks_claims_per_topic(store):
     assert not store.answered_in("discord", "12")
     store.mark_posted("discourse", "post:9", "77", where="13")
     assert store.answered_in("discourse", "13")
+
+
+def test_pending_claims_lists_only_unsettled_claims_since(store, monkeypatch):
+    import bot.state as state_mod
+
+    clock = [1_000.0]
+    monkeypatch.setattr(state_mod.time, "time", lambda: clock[0])
+    store.claim("discord", "msg:old", where="1")
+    clock[0] = 2_000.0
+    store.claim("discord", "msg:b", where="2")
+    store.claim("discord", "msg:a", where="2")
+    store.claim("discord", "msg:posted", where="3")
+    store.mark_posted("discord", "msg:posted", "99")
+    store.claim("discord", "msg:released", where="3")
+    store.release("discord", "msg:released")
+    store.claim("discourse", "post:1", where="7")
+    clock[0] = 3_000.0
+    store.claim("discord", "interaction:5", where="4")
+
+    pending = store.pending_claims("discord", since=1_500.0)
+    assert pending == [
+        state_mod.PendingClaim(key="msg:a", where="2", claimed_at=2_000.0),
+        state_mod.PendingClaim(key="msg:b", where="2", claimed_at=2_000.0),
+        state_mod.PendingClaim(key="interaction:5", where="4", claimed_at=3_000.0),
+    ]
+    assert store.pending_claims("discord", since=0)[0].key == "msg:old"
+    assert store.pending_claims("discord", since=3_000.5) == []
+    assert [c.key for c in store.pending_claims("discourse", since=0)] == ["post:1"]
+    with pytest.raises(AttributeError):
+        pending[0].key = "x"  # type: ignore[misc]
+
+
+def test_pending_claims_survive_reopen(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    s = Store(path)
+    s.claim("discord", "msg:1", where="10")
+    s.close()
+    s = Store(path)
+    try:
+        (claim,) = s.pending_claims("discord", since=0)
+        assert (claim.key, claim.where) == ("msg:1", "10")
+        s.mark_posted("discord", "msg:1", "2")
+        assert s.pending_claims("discord", since=0) == []
+    finally:
+        s.close()
