@@ -32,6 +32,10 @@ _COMMAND_TOOLS: tuple[tuple[str, str], ...] = (
     ("systemd-detect-virt", "systemd_detect_virt"),
     ("dmidecode", "dmidecode"),
     ("/sys/class/dmi", "dmi_sysfs"),
+    ("/sys/class/net", "ip"),
+    ("device-tree/model", "devicetree"),
+    ("devicetree/base/model", "devicetree"),
+    ("ethtool", "ethtool"),
     ("/sys/devices/virtual/dmi", "dmi_sysfs"),
     ("lscpu", "lscpu"),
     ("cpuinfo", "cpuinfo"),
@@ -131,6 +135,15 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t]+[A-Z]"), "lspci"),
     (re.compile(r"^Bus[ \t]+\d{3}[ \t]+Device[ \t]+\d{3}:[ \t]+ID[ \t]"), "lsusb"),
     (re.compile(r"^\d+:[ \t]+[\w@.:-]+:[ \t]+<"), "ip"),
+    # `ip -br link`: name, state, MAC, flags.
+    (
+        re.compile(
+            r"^[\w.@-]{1,64}[ \t]+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT)[ \t]+[0-9a-f]{2}(?::[0-9a-f]{2}){5}[ \t]+<"
+        ),
+        "ip",
+    ),
+    (re.compile(r"^driver:[ \t]+[\w.-]+[ \t]*\n(?:version|firmware-version):"), "ethtool"),
+    (re.compile(r"^(?:H/W path|Bus info)[ \t]+(?:Device[ \t]+)?Class[ \t]+Description"), "lshw"),
     (re.compile(r"^[ \t]*Static hostname:"), "hostnamectl"),
     (re.compile(r"^\d+:[\w,=]*:/"), "cgroup"),
     (re.compile(r"^Linux[ \t]+\S+[ \t]+\d+\.\d+[\w.+-]*[ \t]"), "uname"),
@@ -360,7 +373,7 @@ def _fetch_events(text: str) -> Iterator[tuple[int, str]]:
 _PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
 
 # Cheap first-character filter so most lines skip the marker regexes entirely.
-_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm/sI=")
+_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm/sI=lw")
 
 # All content markers as one pattern, searched by one finditer in C. The alternatives keep
 # `_MARKERS`' order, so the first that matches names the tool, as `_marker_tool()` does line

@@ -13,7 +13,7 @@ hostnamectl, inxi and neofetch each say about the same thing:
   `cpu.platform`, `cpu.machine`, `cpu.arch`
 - `virt.detected` (systemd-detect-virt / hostnamectl), `virt_what.output`, `cpuid.signature`
 - `container.env`, `cgroup.path`, `status.vxid`, `kernel.release`, `net.iface`,
-  `disk.model`, `dmi.unavailable`, `file.path`
+  `disk.model`, `disk.vendor`, `net.driver`, `dmi.unavailable`, `file.path`
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ def registry() -> dict[str, ParseFn]:
         cgroup,
         cpuid,
         cpuinfo,
+        devicetree,
         disks,
         dmi_sysfs,
         dmidecode,
         environ,
+        ethtool,
         fetch,
         hostnamectl,
         inxi,
@@ -99,6 +101,8 @@ def registry() -> dict[str, ParseFn]:
         "ip": ip.parse,
         "disks": disks.parse,
         "windows": windows.parse,
+        "ethtool": ethtool.parse,
+        "devicetree": devicetree.parse,
     }
 
 

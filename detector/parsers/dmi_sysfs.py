@@ -25,18 +25,31 @@ _PATH_LINE = re.compile(r"(?:/sys/(?:class|devices/virtual)/dmi/id/)?(\w+)[:=][ 
 _HEAD = re.compile(r"^==>[ \t]*\S*?(\w+)[ \t]*<==$")
 
 
-def _file_of(command: str | None) -> str | None:
+_BRACES = re.compile(r"dmi/id/\{([\w,]{1,200})\}")
+
+
+def _files_of(command: str | None) -> list[str]:
+    """The DMI files a command reads, in order (`cat .../sys_vendor .../product_name`,
+    `cat /sys/class/dmi/id/{sys_vendor,product_name}`)."""
     if not command:
-        return None
-    names = re.findall(r"dmi/id/(\w+)", command)
-    return names[0] if len(names) == 1 else None
+        return []
+    names: list[str] = []
+    for m in re.finditer(r"dmi/id/(?:\{([\w,]{1,200})\}|(\w+))", command):
+        names.extend(m.group(1).split(",") if m.group(1) else [m.group(2)])
+    return names
 
 
 def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     """DMI sysfs values -> DMI facts."""
     facts: list[Fact] = []
-    current = _file_of(command)
-    for i, raw in enumerate(text.split("\n")):
+    files = _files_of(command)
+    current = files[0] if len(files) == 1 else None
+    lines = text.split("\n")
+    if len(files) > 1:
+        positional = _positional(files, lines, start)
+        if positional is not None:
+            return Parsed(positional)
+    for i, raw in enumerate(lines):
         if len(facts) >= MAX_FACTS:
             break
         line = raw.strip()
@@ -52,3 +65,22 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         elif current in _FILES:
             facts.append(Fact(_FILES[current], line, start + i, raw))
     return Parsed(tuple(facts))
+
+
+def _positional(files: list[str], lines: list[str], start: int) -> tuple[Fact, ...] | None:
+    """`cat` of several DMI files prints one value per line, in the order given: map them
+    when the count fits (an empty file prints an empty line; a paste may drop blank ones)."""
+    body = list(enumerate(lines))
+    while body and not body[-1][1].strip():
+        body.pop()
+    if any(_HEAD.match(ln.strip()) or (_PATH_LINE.match(ln.strip()) and "/dmi/id/" in ln) for _, ln in body):
+        return None  # `head`/`grep` output names its files itself
+    if len(body) != len(files):
+        body = [(i, ln) for i, ln in body if ln.strip()]
+        if len(body) != len(files):
+            return None
+    return tuple(
+        Fact(_FILES[name], ln.strip(), start + i, ln)
+        for name, (i, ln) in zip(files, body, strict=True)
+        if name in _FILES and ln.strip()
+    )

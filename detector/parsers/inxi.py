@@ -36,6 +36,7 @@ _DRIVE = re.compile(
     r"\bID-\d+:[ \t]+/dev/\S+[^\n]*?(?:\bvendor:[ \t]+(?P<vendor>[^:\n]*?)[ \t]+)?\bmodel:[ \t]+"
     r"(?P<model>[^:\n]*?)(?=[ \t][A-Za-z][\w-]{0,12}:[ \t]|$)"
 )
+_NIC_DRIVER = re.compile(r"\bdriver:[ \t]+([\w.-]{1,64})")
 _IF_MAC = re.compile(r"\bIF:[ \t]+(\S+)[^\n]*?\bmac:[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b")
 _SECTION = re.compile(r"^([A-Z][\w-]{1,12}):(?:[ \t]|$)")
 
@@ -57,6 +58,8 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         elif section == "Network":
             for m in _DEVICE.finditer(raw):
                 facts.append(Fact("nic.model", m.group(1).strip(), lineno, raw))
+            for m in _NIC_DRIVER.finditer(raw):
+                facts.append(Fact("net.driver", m.group(1).lower(), lineno, raw))
             for m in _IF_MAC.finditer(raw):
                 facts.append(Fact("net.iface", f"{m.group(1)} {m.group(2).lower()}", lineno, raw))
         elif section == "Drives":

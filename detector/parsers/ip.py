@@ -1,4 +1,4 @@
-"""`ip link`, `ip a`, `ifconfig`: returns `net.iface` facts valued `NAME MAC` so signatures can
+"""`ip link`, `ip a`, `ip -br link`, `ifconfig`, `grep . /sys/class/net/*/address`: returns `net.iface` facts valued `NAME MAC` so signatures can
 tell a VM's own NIC (`eth0 52:54:00:...`) from a host's bridges and taps
 (`virbr0`, `vnet0`, `tap100i0`, `docker0`, `veth...`, `br-...`, `vmbr0`), which prove only
 that the machine hosts VMs or containers.
@@ -12,6 +12,14 @@ from detector.parsers import MAX_FACTS, Fact, Parsed
 
 _IP_HEAD = re.compile(r"^\d+:[ \t]+([\w.:-]{1,64}?)(?:@[\w.-]{1,64})?:[ \t]+<")
 _IFCONFIG_HEAD = re.compile(r"^([\w.:-]+?):?[ \t]+(?:flags=|Link encap)")
+# `ip -br link`: `ens192   UP   00:50:56:a3:4e:7d <BROADCAST,...>`; `grep . /sys/class/net/*/address`.
+_BRIEF = re.compile(
+    r"^[ \t]*([\w.:-]{1,64}?)(?:@[\w.-]{1,64})?[ \t]+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)"
+    r"[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b"
+)
+_SYS_NET = re.compile(
+    r"/sys/class/net/([\w.:-]{1,64})/address:[ \t]*([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b"
+)
 _MAC = re.compile(r"(?:link/ether|ether|HWaddr)[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
 
@@ -27,6 +35,12 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     for i, raw in enumerate(text.split("\n")):
         if len(facts) >= MAX_FACTS:
             break
+        one = _BRIEF.match(raw) or _SYS_NET.search(raw)
+        if one:
+            flush()
+            name = None
+            facts.append(Fact("net.iface", f"{one.group(1)} {one.group(2).lower()}", start + i, raw))
+            continue
         m = _IP_HEAD.match(raw) or _IFCONFIG_HEAD.match(raw)
         if m:
             flush()

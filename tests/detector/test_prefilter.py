@@ -30,6 +30,7 @@ COMMANDS = (
     "grep . /proc/ppc64/lparcfg",
     "cat /proc/cpuinfo",
     "ls -la /proc/vz",
+    "sudo virsh list --all",
 )
 # Characters re.IGNORECASE equates with ASCII letters: the fold must see through them.
 _LOOKALIKES = {"s": "\u017f", "k": "\u212a", "i": "\u0131", "I": "\u0130"}
@@ -169,7 +170,7 @@ def test_every_signature_is_found_on_its_own_examples():
     for sig in rules.signatures():
         if "line" not in sig.keys:
             continue
-        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg /proc/vz"
+        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg /proc/vz; virsh list"
         for tool in sig.tools:
             for line in examples(sig, rng, n=4):
                 text = f"noise line\n{line}\nmore noise"

@@ -1,0 +1,18 @@
+"""`cat /proc/device-tree/model` (or `/sys/firmware/devicetree/base/model`): the board the
+firmware describes, e.g. `Apple MacBook Air (13-inch, M2, 2022)`, `Raspberry Pi 5 Model B`.
+Returns `system.product` (the first non-empty line), read by the same product signatures
+as DMI's product name.
+"""
+
+from __future__ import annotations
+
+from detector.parsers import Fact, Parsed
+
+
+def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
+    """device-tree model text -> `system.product`."""
+    for i, raw in enumerate(text.split("\n")[:20]):
+        value = raw.replace("\x00", "").strip()
+        if value:
+            return Parsed((Fact("system.product", value[:200], start + i, raw),))
+    return Parsed()
