@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from typing import Any
 
 import discord
@@ -14,6 +17,7 @@ from bot.discord.cogs.autoreply import AutoReplyCog
 from bot.discord.cogs.direct import DirectMessagesCog
 from bot.discord.context import NO_PINGS, PLATFORM, Deps, platform_error
 from bot.discord.endpoints import use_advertised_gateway
+from bot.discord.recovery import DEFAULT_SPACING_SECONDS, ClaimRecovery
 from bot.discord.sync import sync_if_changed
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,14 @@ def build_intents() -> discord.Intents:
 class FarmhandBot(commands.Bot):
     """A `commands.Bot` whose every message pings nobody, with farmhand's cogs."""
 
-    def __init__(self, deps: Deps, **options: Any) -> None:
+    def __init__(
+        self, deps: Deps, *, recovery_spacing: float = DEFAULT_SPACING_SECONDS, **options: Any
+    ) -> None:
+        # Claims made before this moment belong to an earlier process: only those are recovered.
+        self.started_at = time.time()
+        self.recovery_spacing = recovery_spacing
+        self.recovery: ClaimRecovery | None = None
+        self._recovery_task: asyncio.Task[Any] | None = None
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(),
@@ -51,8 +62,13 @@ class FarmhandBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Resolve the gateway, load cogs, sync commands when the set changed."""
         await use_advertised_gateway(self.http)
-        await self.add_cog(AutoReplyCog(self, self.deps))
-        await self.add_cog(DirectMessagesCog(self, self.deps))
+        autoreply = AutoReplyCog(self, self.deps)
+        direct = DirectMessagesCog(self, self.deps)
+        await self.add_cog(autoreply)
+        await self.add_cog(direct)
+        self.recovery = ClaimRecovery(
+            self, self.deps, autoreply, direct, started_at=self.started_at, spacing=self.recovery_spacing
+        )
         await self.add_cog(AppCommandsCog(self, self.deps))
         await sync_if_changed(self.tree, self.deps.store, self.application_id)
 
@@ -61,12 +77,24 @@ class FarmhandBot(commands.Bot):
 
     async def on_ready(self) -> None:
         self.deps.health.ok(PLATFORM)
+        # READY comes again after every new session (not after a RESUME); recover once.
+        if self._recovery_task is None and self.recovery is not None:
+            self._recovery_task = asyncio.create_task(self.recovery.run(), name="discord-recovery")
         log.info(
             "discord: connected as %s (%s), %d guild(s)",
             self.user,
             self.user.id if self.user else "?",
             len(self.guilds),
         )
+
+    async def close(self) -> None:
+        """Stop the start-up recovery (if still running), then disconnect."""
+        task = self._recovery_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await super().close()
 
     async def on_resumed(self) -> None:
         self.deps.health.ok(PLATFORM)

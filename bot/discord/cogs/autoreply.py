@@ -72,8 +72,9 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             return
         await self.handle(message, watched)
 
-    async def handle(self, message: discord.Message, watched: int) -> None:
-        """The decision, the claim and the reply for one message in a watched channel."""
+    def _decide(
+        self, message: discord.Message, watched: int
+    ) -> tuple[Event, Decision, list[discord.Attachment]]:
         deps = self.deps
         event = convert.message_event(
             message,
@@ -87,7 +88,12 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             for a in message.attachments
             if convert.attachment_refusal(a, deps.cfg.max_attachment_bytes) is None
         ]
-        decision = deps.engine.decide(event)
+        return event, deps.engine.decide(event), readable
+
+    async def handle(self, message: discord.Message, watched: int) -> None:
+        """The decision, the claim and the reply for one message in a watched channel."""
+        deps = self.deps
+        event, decision, readable = self._decide(message, watched)
         if not decision.posts and not readable:
             if decision.match is not None and decision.match.candidate:
                 deps.record(event, decision, posted=False)  # near misses help tune the threshold
@@ -102,13 +108,40 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if not deps.store.claim(PLATFORM, key, where=str(message.channel.id)):
             log.info("discord: message %s already claimed, not replying again", message.id)
             return
+        await self._claimed(message, watched, event, decision, readable, key)
+
+    async def resume(self, message: discord.Message, key: str) -> None:
+        """Finish a claim an earlier process left pending and unanswered, without claiming again.
+
+        Same decision and reply path as a live message (a helper's answer in the meantime
+        still silences the bot); the claim ends posted or released.
+        """
+        watched = await self.watched_channel(message)
+        if watched is None or self.deps.store.is_opted_out(PLATFORM, str(message.author.id)):
+            log.info(
+                "discord: pending message %s no longer needs a reply (unwatched or opted out)", message.id
+            )
+            self.deps.store.release(PLATFORM, key)
+            return
+        event, decision, readable = self._decide(message, watched)
+        await self._claimed(message, watched, event, decision, readable, key)
+
+    async def _claimed(
+        self,
+        message: discord.Message,
+        watched: int,
+        event: Event,
+        decision: Decision,
+        readable: list[discord.Attachment],
+        key: str,
+    ) -> None:
         self.cooldown.start(watched)
         try:
             await self._after_claim(message, watched, event, decision, readable, key)
         except Exception:
             # Unexpected failure before anything was sent: free the claim so a retry may answer.
-            if deps.store.claim_state(PLATFORM, key) == "claimed":
-                deps.store.release(PLATFORM, key)
+            if self.deps.store.claim_state(PLATFORM, key) == "claimed":
+                self.deps.store.release(PLATFORM, key)
             self.cooldown.reset(watched)
             raise
 
@@ -129,11 +162,15 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if decision.posts and await self.human_answered(message):
             event = dataclasses.replace(event, answered_by_human=True)
             decision = deps.engine.decide(event)
+        # Nothing will be sent: drop the claim, so a claim left "claimed" after a crash
+        # always means "maybe sent" and start-up recovery has only those to look at.
         if not decision.posts:
+            deps.store.release(PLATFORM, key)
             self.cooldown.reset(watched)
             deps.record(event, decision, posted=False)
             return
         if deps.shadow:
+            deps.store.release(PLATFORM, key)
             deps.record(event, decision, posted=False, reason=f"shadow: {decision.reason}")
             return
         reply = build_reply(decision, auto=True)

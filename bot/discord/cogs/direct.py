@@ -42,10 +42,16 @@ class DirectMessagesCog(commands.Cog, name="DirectMessages"):
             return
         if not isinstance(message.channel, discord.DMChannel | discord.PartialMessageable):
             return
-        deps = self.deps
         key = f"msg:{message.id}"
-        if not deps.store.claim(PLATFORM, key, where="dm"):
+        # `where` is the DM channel id, so start-up recovery can look for the reply there.
+        if not self.deps.store.claim(PLATFORM, key, where=str(message.channel.id)):
             return  # a replayed event: answered already
+        await self.answer(message, key)
+
+    async def answer(self, message: discord.Message, key: str) -> None:
+        """Answer a DM whose id is claimed as `key` (live, or a claim recovered at start-up)."""
+        deps = self.deps
+        me = self.bot.user
         word = " ".join(message.content.lower().split()).strip(".! ")
         if not message.attachments and word in OPT_OUT_WORDS | OPT_IN_WORDS:
             opted_out = word in OPT_OUT_WORDS
@@ -67,6 +73,7 @@ class DirectMessagesCog(commands.Cog, name="DirectMessages"):
             problems = "\n".join(f"- {p}" for p in read.problems)
             reply = Reply((f"I could not read every attachment:\n{problems}", *reply.chunks), reply.embed)
         if deps.shadow:
+            deps.store.release(PLATFORM, key)  # nothing sent: no claim left "maybe posted"
             deps.record(event, decision, posted=False, reason=f"shadow: {decision.reason}")
             return
         posted = await self._send(message, reply, key)
@@ -77,6 +84,7 @@ class DirectMessagesCog(commands.Cog, name="DirectMessages"):
             sent = await send_reply(message.channel, reply)
         except discord.Forbidden as exc:  # DMs closed or the user blocked the bot
             platform_error(exc)
+            self.deps.store.release(PLATFORM, key)  # nothing was sent
             log.info("discord: cannot DM user %s (DMs closed)", message.author.id)
             return False
         except discord.HTTPException as exc:
