@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import discord
@@ -72,6 +72,7 @@ class ClaimRecovery:
         started_at: float,
         spacing: float = DEFAULT_SPACING_SECONDS,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.bot = bot
         self.deps = deps
@@ -80,6 +81,7 @@ class ClaimRecovery:
         self.started_at = started_at
         self.spacing = spacing
         self._clock = clock
+        self._sleep = sleep
 
     def pending(self) -> list[PendingClaim]:
         """Claims of the recovery window made before this process started."""
@@ -101,7 +103,7 @@ class ClaimRecovery:
         counts = {FOUND: 0, RESUMED: 0, RELEASED: 0, LEFT: len(claims) - len(messages)}
         for i, claim in enumerate(messages):
             if i and self.spacing > 0:
-                await asyncio.sleep(self.spacing)
+                await self._sleep(self.spacing)
             try:
                 outcome = await self.recover(claim)
             except Exception:

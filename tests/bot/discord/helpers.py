@@ -62,13 +62,19 @@ def mock_user(*, user_id: int | None = None, bot: bool = False) -> discord.User:
 
 
 def _history(messages: list[discord.Message]):
-    def history(**_: Any) -> AsyncIterator[discord.Message]:
+    """A `history()` yielding `messages` (the list may be filled later); calls' kwargs in `.calls`."""
+    calls: list[dict[str, Any]] = []
+
+    def history(**kwargs: Any) -> AsyncIterator[discord.Message]:
+        calls.append(kwargs)
+
         async def gen() -> AsyncIterator[discord.Message]:
             for m in messages:
                 yield m
 
         return gen()
 
+    history.calls = calls  # type: ignore[attr-defined]
     return history
 
 
@@ -76,20 +82,21 @@ def mock_text_channel(
     channel_id: int | None = None, later: list[discord.Message] | None = None
 ) -> discord.TextChannel:
     channel = _mock(discord.TextChannel, id=channel_id or next_id(), guild=mock_guild())
-    channel.history = _history(later or [])
+    channel.history = _history(later if later is not None else [])
     channel.send.side_effect = lambda *a, **k: mock_message(channel=channel, author=mock_user(bot=True))
     return channel
 
 
-def mock_thread(thread_id: int, parent_id: int) -> discord.Thread:
+def mock_thread(thread_id: int, parent_id: int, later: list[discord.Message] | None = None) -> discord.Thread:
     thread = _mock(discord.Thread, id=thread_id, parent_id=parent_id, guild=mock_guild())
-    thread.history = _history([])
+    thread.history = _history(later if later is not None else [])
     thread.send.side_effect = lambda *a, **k: mock_message(channel=thread, author=mock_user(bot=True))
     return thread
 
 
-def mock_dm_channel() -> discord.DMChannel:
+def mock_dm_channel(later: list[discord.Message] | None = None) -> discord.DMChannel:
     channel = _mock(discord.DMChannel, id=next_id())
+    channel.history = _history(later if later is not None else [])
     channel.send.side_effect = lambda *a, **k: mock_message(channel=channel, author=mock_user(bot=True))
     return channel
 
