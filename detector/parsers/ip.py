@@ -20,12 +20,15 @@ _BRIEF = re.compile(
 _SYS_NET = re.compile(
     r"/sys/class/net/([\w.:-]{1,64})/address:[ \t]*([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b"
 )
+_BARE_MAC = re.compile(r"^[ \t]*([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})[ \t]*$")
 _MAC = re.compile(r"(?:link/ether|ether|HWaddr)[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})")
 
 
 def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     """ip/ifconfig text -> `net.iface` = 'name mac' (mac may be '-')."""
     facts: list[Fact] = []
+    # `cat /sys/class/net/eth0/address`: one bare MAC, named by the command.
+    named = re.findall(r"/sys/class/net/([\w.:-]{1,64})/address", command or "")
     name, name_line, name_raw, have_mac = None, 0, "", False
 
     def flush() -> None:
@@ -35,6 +38,10 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     for i, raw in enumerate(text.split("\n")):
         if len(facts) >= MAX_FACTS:
             break
+        bare = _BARE_MAC.match(raw) if len(named) == 1 else None
+        if bare:
+            facts.append(Fact("net.iface", f"{named[0]} {bare.group(1).lower()}", start + i, raw))
+            continue
         one = _BRIEF.match(raw) or _SYS_NET.search(raw)
         if one:
             flush()

@@ -61,7 +61,10 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             device = {}
             name = line[2:].split(":", 1)[0].strip()
             node_class = name
-            node = "board" if name == "core" else ("system" if not seen else "other")
+            # `lshw -C network` starts at a device node: only an unnamed class is the machine.
+            node = (
+                "board" if name == "core" else ("system" if not seen and name not in _NODE_FACT else "other")
+            )
             continue
         key, sep, value = line.partition(":")
         key = key.strip().lower()
