@@ -212,8 +212,9 @@ class FakeDiscord:
         guild: bool = True,
         attachments: list[dict[str, Any]] | None = None,
         message_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """A MESSAGE_CREATE payload (kept for GET /channels/{id}/messages)."""
+        """A MESSAGE_CREATE payload (kept for GET /channels/{id}/messages); `reply_to` makes it a reply."""
         mid = message_id if message_id is not None else self.next_id()
         data: dict[str, Any] = {
             "id": str(mid),
@@ -233,6 +234,13 @@ class FakeDiscord:
             "flags": 0,
             "components": [],
         }
+        if reply_to is not None:
+            data["type"] = 19
+            data["message_reference"] = {
+                "type": 0,
+                "message_id": str(reply_to),
+                "channel_id": str(channel_id),
+            }
         if guild:
             data["guild_id"] = str(GUILD_ID)
             data["member"] = {k: v for k, v in member_payload(author, roles).items() if k != "user"}
@@ -441,7 +449,7 @@ class FakeDiscord:
             self.writes.append(Write(request.method, path, body, dict(request.query)))
             async with self._changed:
                 self._changed.notify_all()
-        return self._route(request.method, path, body)
+        return self._route(request.method, path, body, dict(request.query))
 
     async def _multipart(self, request: web.Request) -> dict[str, Any]:
         reader = await request.multipart()
@@ -453,7 +461,9 @@ class FakeDiscord:
                 body["files"].append(getattr(part, "filename", None))
         return body
 
-    def _route(self, method: str, path: str, body: dict[str, Any] | None) -> web.StreamResponse:
+    def _route(
+        self, method: str, path: str, body: dict[str, Any] | None, query: dict[str, str] | None = None
+    ) -> web.StreamResponse:
         parts = path.strip("/").split("/")
         if path == "/users/@me":
             return _json(self.bot_user)
@@ -506,7 +516,7 @@ class FakeDiscord:
         if parts[0] == "channels" and parts[2:] == ["messages"] and method == "POST":
             return _json(self._bot_message(int(parts[1]), body or {}))
         if parts[0] == "channels" and parts[2:3] == ["messages"] and method == "GET":
-            return self._get_messages(int(parts[1]), parts[3:])
+            return self._get_messages(int(parts[1]), parts[3:], query or {})
         if parts[0] == "channels" and ("reactions" in parts or method == "DELETE"):
             return web.Response(status=204)
         if path == "/users/@me/channels":
@@ -527,18 +537,37 @@ class FakeDiscord:
             return _json(self._bot_message(0, body or {}))
         return _json({"message": f"fake discord: no route {method} {path}", "code": 0}, status=404)
 
-    def _get_messages(self, channel_id: int, rest: list[str]) -> web.Response:
+    def _get_messages(self, channel_id: int, rest: list[str], query: dict[str, str]) -> web.Response:
+        """GET one message, or a page like Discord: `after`/`before`/`limit`, newest first."""
         if rest:
             msg = self.messages.get(int(rest[0]))
-            if msg is None:
+            if msg is None or msg["channel_id"] != str(channel_id):
                 return _json({"message": "Unknown Message", "code": 10008}, status=404)
             return _json(msg)
-        found = [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
-        return _json(sorted(found, key=lambda m: int(m["id"]), reverse=True)[:100])
+        limit = min(int(query.get("limit", 50)), 100)
+        found = sorted(
+            (m for m in self.messages.values() if m["channel_id"] == str(channel_id)),
+            key=lambda m: int(m["id"]),
+        )
+        if "after" in query:  # the `limit` messages right after it
+            page = [m for m in found if int(m["id"]) > int(query["after"])][:limit]
+        else:  # the `limit` newest (before `before`, when given)
+            before = int(query.get("before", 1 << 63))
+            page = [m for m in found if int(m["id"]) < before][-limit:]
+        return _json(page[::-1])
+
+    def delete_message(self, message_id: int) -> None:
+        """The author deleted the message: GET answers 404 Unknown Message."""
+        del self.messages[message_id]
 
     def _bot_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        ref = (body.get("message_reference") or {}).get("message_id")
         msg = self.message(
-            channel_id, self.bot_user, body.get("content") or "", guild=channel_id in self.channels
+            channel_id,
+            self.bot_user,
+            body.get("content") or "",
+            guild=channel_id in self.channels and self.channels[channel_id]["type"] != 1,
+            reply_to=None if ref is None else int(ref),
         )
         msg["embeds"] = body.get("embeds") or []
         return msg
