@@ -126,6 +126,8 @@ class ClaimRecovery:
     async def recover(self, claim: PendingClaim) -> str:
         """Settle one `msg:<id>` claim; returns FOUND, RESUMED, RELEASED or LEFT."""
         store = self.deps.store
+        if self.bot.user is None:  # cannot tell our replies apart: answering could double-reply
+            return LEFT
         try:
             message_id = int(claim.key.removeprefix("msg:"))
             channel_id = int(claim.where)
@@ -176,8 +178,7 @@ class ClaimRecovery:
         channel) the first bot message after it counts too.
         """
         me = self.bot.user
-        if me is None:
-            return None
+        assert me is not None  # checked by recover()
         one_conversation = isinstance(channel, discord.Thread | discord.DMChannel)
         async for later in channel.history(
             limit=HISTORY_AFTER_LIMIT, after=discord.Object(id=message_id), oldest_first=True

@@ -309,3 +309,14 @@ async def test_recovery_starts_on_the_first_ready_only(deps):
     await client._recovery_task
     client.recovery.run.assert_awaited_once()
     await client.close()
+
+
+async def test_without_knowing_its_own_user_nothing_is_answered(bot, recovery, store):
+    channel = h.mock_text_channel(WATCHED)
+    question = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    bot.get_channel.return_value = channel
+    key = _pending(store, question)
+    bot.user = None
+    assert await recovery.run() == RecoveryReport(left=1)
+    channel.send.assert_not_awaited()
+    assert store.claim_state("discord", key) == "claimed"
