@@ -31,8 +31,21 @@ log = logging.getLogger(__name__)
 
 POINTS = ("virtual", "bare-metal", "container", "host-capability", "ambiguous", "neutral")
 _ALIASES = {
-    "@maker": ("system.manufacturer", "board.manufacturer", "chassis.manufacturer", "system.dmi_line"),
-    "@product": ("system.product", "board.product", "system.version", "system.family", "system.dmi_line"),
+    "@maker": (
+        "system.manufacturer",
+        "board.manufacturer",
+        "chassis.manufacturer",
+        "system.dmi_line",
+        "dmi.grep_manufacturer",
+    ),
+    "@product": (
+        "system.product",
+        "board.product",
+        "system.version",
+        "system.family",
+        "system.dmi_line",
+        "dmi.grep_product",
+    ),
 }
 # Cap on evidence candidates per signature: the verdict needs the first few, not 100 000.
 _MAX_HITS_PER_SIGNAL = 3

@@ -64,6 +64,8 @@ _COMMAND_TOOLS: tuple[tuple[str, str], ...] = (
     ("smartctl", "disks"),
     ("hdparm", "disks"),
     ("by-id", "disks"),
+    ("nvme list", "disks"),
+    ("nvme id-ctrl", "disks"),
     ("systeminfo", "windows"),
     ("get-computerinfo", "windows"),
     ("get-ciminstance", "windows"),
@@ -174,7 +176,8 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"^(?:smartctl[ \t]+\d+\.\d|=== START OF INFORMATION SECTION|ATA device, with|NAME[ \t]+[A-Z:,% \t-]{0,80}\bMODEL\b"
-            r"|(?:Model Family|Device Model|Model Number):[ \t]+\S)"
+            r"|(?:Model Family|Device Model|Model Number):[ \t]+\S"
+            r"|Node[ \t]+(?:Generic[ \t]+)?SN[ \t]+Model[ \t])"
         ),
         "disks",
     ),

@@ -48,6 +48,8 @@ WEAK_CONFIDENCE_CAP = 0.6
 # Bare metal resting only on devices a VM can be given (disks, GPUs, NICs, RAID/HBA cards).
 PASSTHROUGH_CONFIDENCE_CAP = 0.65
 PASSTHROUGH_GROUP = "passthrough"
+# Signs that this machine runs VMs (guest NICs, kvm in use, Proxmox VE installed): one weak hint.
+HOSTING_GROUP = "hosts-vms"
 
 PASSTHROUGH_NOTE = (
     "Only physical devices speak for bare metal here (a real disk, GPU, network or RAID card): "
@@ -57,6 +59,12 @@ PASSTHROUGH_NOTE = (
 WEAK_NOTE = (
     "Only weak hints point to bare metal (each alone proves nothing, e.g. `systemd-detect-virt` "
     "saying none and an empty hypervisor grep); `sudo dmidecode -t system` would settle it."
+)
+
+HOSTING_NOTE = (
+    "This machine hosts virtual machines (Proxmox VE, libvirt guests, kvm in use): that is "
+    "usually a physical host, but not proof — a VM can run VMs (nested virtualization). "
+    "`sudo dmidecode -t system` shows the real maker, or a hypervisor's product name."
 )
 
 HYPERV_ROOT_NOTE = (
@@ -71,12 +79,17 @@ def _best(hits: Iterable[Hit], kind: str) -> float:
     return max((h.sig.weight for h in hits if h.sig.points_to == kind), default=0.0)
 
 
+def _hint_key(h: Hit) -> str:
+    """Signals that say the same thing count once: every "hosts VMs" sign is one hint."""
+    return HOSTING_GROUP if h.sig.group == HOSTING_GROUP else h.sig.id
+
+
 def _combined(hits: list[Hit], kind: str) -> float:
     """1 - prod(1 - w) over distinct signals of one kind: more independent signs, more sure."""
     seen: dict[str, float] = {}
     for h in hits:
         if h.sig.points_to == kind:
-            seen[h.sig.id] = max(seen.get(h.sig.id, 0.0), h.sig.weight)
+            seen[_hint_key(h)] = max(seen.get(_hint_key(h), 0.0), h.sig.weight)
     p = 1.0
     for w in sorted(seen.values(), reverse=True)[:5]:
         p *= 1.0 - w
@@ -159,7 +172,7 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         v == 0
         and c == 0
         and not ambiguous
-        and len({h.sig.id for h in active if h.sig.points_to == "bare-metal" and h.sig.weight > 0}) >= 2
+        and len({_hint_key(h) for h in active if h.sig.points_to == "bare-metal" and h.sig.weight > 0}) >= 2
         and _combined(active, "bare-metal") >= PHYSICAL_MIN
     ):
         kind, weak = "bare-metal", True
@@ -204,6 +217,8 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         notes.append(PASSTHROUGH_NOTE)
     elif weak:
         notes.append(WEAK_NOTE)
+        if any(h.sig.group == HOSTING_GROUP for h in physical):
+            notes.append(HOSTING_NOTE)
 
     if kind == "inconclusive":
         confidence = 0.0

@@ -54,6 +54,20 @@ _S_KEYWORDS = {
     "chassis-asset-tag": "chassis.asset",
     "processor-version": "processor.version",
 }
+# `dmidecode -t TYPE | grep ...` drops the record titles: the command names the record.
+_TYPES = {
+    "bios": "bios",
+    "0": "bios",
+    "system": "system",
+    "1": "system",
+    "baseboard": "board",
+    "2": "board",
+    "chassis": "chassis",
+    "3": "chassis",
+    "processor": "processor",
+    "4": "processor",
+}
+_TYPE_ARG = re.compile(r"(?:-t|--type)(?:[ \t]+|=)([\w,]+)")
 _TITLE_LIKE = re.compile(
     r"^[A-Z][\w /()-]*(?:Information|Strings|Options|Device|Array|Controller|Port|Slot)$"
 )
@@ -72,7 +86,8 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
                     facts.append(Fact(key, line.strip(), start + i, line))
                     break
             return Parsed(tuple(facts))
-    record = "other"
+    record, guessed = _record_from_command(command)
+    taken: set[str] = set()
     for i, raw in enumerate(text.split("\n")):
         if len(facts) >= MAX_FACTS:
             warnings.append("dmidecode: too many fields, rest ignored")
@@ -82,11 +97,11 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             continue
         lineno = start + i
         if line.startswith("Handle 0x"):
-            record = "other"
+            record, guessed = "other", False
             continue
         low = line.lower()
         if low in _TITLES:
-            record = _TITLES[low]
+            record, guessed = _TITLES[low], False
             continue
         if low == "ipmi device information":
             # SMBIOS type 38: a BMC answers IPMI, which only physical servers have.
@@ -115,5 +130,28 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             continue
         if record == "other" and field not in ("manufacturer", "product"):
             continue
+        if guessed:
+            # Titles grepped away and no single `-t` type named: in SMBIOS order the first
+            # Manufacturer/Product Name is the system's (type 1 precedes board, chassis,
+            # CPU and DIMMs); later ones (a DIMM's "Samsung") belong to nobody we know.
+            if field not in ("manufacturer", "product") or field in taken:
+                continue
+            taken.add(field)
+            facts.append(Fact(f"dmi.grep_{field}", value, lineno, raw))
+            continue
         facts.append(Fact(f"{record}.{field}", value, lineno, raw))
     return Parsed(tuple(facts), tuple(warnings))
+
+
+def _record_from_command(command: str | None) -> tuple[str, bool]:
+    """The record a title-less section belongs to, and whether that is only a guess.
+
+    `dmidecode -t baseboard | grep ...` -> ("board", False); several types, or none named,
+    with a grep filter -> ("other", True): the caller keeps only the first maker/product.
+    """
+    if not command or "dmidecode" not in command:
+        return "other", False
+    types = [t for arg in _TYPE_ARG.findall(command) for t in arg.lower().split(",") if t]
+    if len(types) == 1:
+        return _TYPES.get(types[0], "unknown"), False
+    return "other", "grep" in command or "findstr" in command

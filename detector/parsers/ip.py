@@ -17,6 +17,10 @@ _BRIEF = re.compile(
     r"^[ \t]*([\w.:-]{1,64}?)(?:@[\w.-]{1,64})?[ \t]+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)"
     r"[ \t]+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b"
 )
+# `ip -br a` / `ip -br link` rows without a MAC (addresses or nothing after the state).
+_BRIEF_NOMAC = re.compile(
+    r"^([\w.:-]{1,64}?)(?:@[\w.-]{1,64})?[ \t]+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)(?:[ \t]|$)"
+)
 _SYS_NET = re.compile(
     r"/sys/class/net/([\w.:-]{1,64})/address:[ \t]*([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\b"
 )
@@ -47,6 +51,12 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             flush()
             name = None
             facts.append(Fact("net.iface", f"{one.group(1)} {one.group(2).lower()}", start + i, raw))
+            continue
+        brief = _BRIEF_NOMAC.match(raw) if command and ("-br" in command or "--brief" in command) else None
+        if brief:
+            flush()
+            name = None
+            facts.append(Fact("net.iface", f"{brief.group(1)} -", start + i, raw))
             continue
         m = _IP_HEAD.match(raw) or _IFCONFIG_HEAD.match(raw)
         if m:

@@ -1,9 +1,9 @@
 """The detector on held-out pastes written by people who never saw it (tests/fixtures/blind*/).
 
 Each set and its truth (MANIFEST.jsonl) were written before the detector ever ran on it;
-its first-contact figures are recorded below and in docs/detector-blind-eval.md. blind and
-blind2 became development sets after their first contact (their misses were fixed by
-general changes); blind3 is the last one measured and has not been tuned on.
+its first-contact figures are recorded below and in docs/detector-blind-eval.md. All three
+became development sets after their first contact (their misses were fixed by general
+changes, each class with its own fixtures); a new unseen set is needed for a fresh judgement.
 
 The issue's floors for unseen pastes: no bare-metal <-> virtual error, >= 90 % of
 verdicts right, <= 10 % inconclusive where the truth is not inconclusive, and nothing
@@ -39,17 +39,9 @@ SETS = {
     "blind": HeldOut("blind", 63),
     # first contact 62/66 (4 inconclusive); 66/66 after the fixes
     "blind2": HeldOut("blind2", 66),
-    # first contact 61/65 (2026-11-26), not tuned on: 4 judgeable pastes inconclusive
-    "blind3": HeldOut(
-        "blind3",
-        61,
-        {
-            "aws-storage-instance-nvme-list.txt": "`nvme list` is not parsed: its EBS / EC2 instance-storage models are not read",
-            "podman-rootless-containerenv.txt": '`cat /run/.containerenv` content (engine="podman-...") and a fuse-overlayfs root are not credited',
-            "proxmox-ve-host-bridges.txt": "a Proxmox VE host (pve kernel, running guests on tap/fwbr, kvm_amd, detect-virt none) with no maker: hosting VMs is not credited as physical",
-            "libvirt-host-asrock-virsh.txt": "`dmidecode -t baseboard | grep ...` lines (no section header) are not read, so the ASRock board is not credited",
-        },
-    ),
+    # first contact 61/65 (2026-11-26): 4 judgeable pastes inconclusive; 65/65 after the
+    # class fixes (nvme list, .containerenv/overlay root, hosting VMs, grep-filtered dmidecode)
+    "blind3": HeldOut("blind3", 65),
 }
 
 MAC = re.compile(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", re.IGNORECASE)

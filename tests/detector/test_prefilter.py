@@ -170,7 +170,7 @@ def test_every_signature_is_found_on_its_own_examples():
     for sig in rules.signatures():
         if "line" not in sig.keys:
             continue
-        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg /proc/vz; virsh list"
+        command = "cat /proc/xen/capabilities /proc/xen/balloon /proc/device-tree/hypervisor lparcfg /proc/vz /run/.containerenv; virsh list"
         for tool in sig.tools:
             for line in examples(sig, rng, n=4):
                 text = f"noise line\n{line}\nmore noise"
