@@ -63,6 +63,13 @@ async def run_service(
         raise StartupError(str(exc).splitlines()[0]) from None
     health = Health()
     running = Running(store=store, health=health)
+
+    def engine_for(answer_staff: bool) -> Engine:
+        """One engine per platform: `answer_staff` is a per-platform setting."""
+        return Engine(
+            kb, min_score=cfg.min_score, max_dump_bytes=cfg.max_dump_bytes, answer_staff=answer_staff
+        )
+
     runner = None
     housekeeping: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = []
@@ -73,12 +80,7 @@ async def run_service(
             from bot.discourse.adapter import DiscourseAdapter
             from bot.discourse.adapter import StartupError as ForumStartupError
 
-            engine = Engine(
-                kb,
-                min_score=cfg.min_score,
-                max_dump_bytes=cfg.max_dump_bytes,
-                answer_staff=cfg.discourse.answer_staff,
-            )
+            engine = engine_for(cfg.discourse.answer_staff)
             adapter = DiscourseAdapter(
                 cfg.discourse, engine, store, health, shadow=cfg.shadow, on_handled=on_handled
             )
@@ -106,13 +108,9 @@ async def run_service(
             # The Discord adapter lives in bot/discord (another module's job); loaded only when configured.
             from bot.discord.service import run_discord
 
-            engine_d = Engine(
-                kb,
-                min_score=cfg.min_score,
-                max_dump_bytes=cfg.max_dump_bytes,
-                answer_staff=cfg.discord.answer_staff,
+            jobs.append(
+                ("discord", run_discord(cfg, engine_for(cfg.discord.answer_staff), store, health, stop))
             )
-            jobs.append(("discord", run_discord(cfg, engine_d, store, health, stop)))
         tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
         if cfg.retention_days > 0:
             housekeeping = asyncio.create_task(_prune_loop(store, cfg.retention_days, stop), name="retention")
