@@ -45,7 +45,7 @@ class DiscordConfig:
     api_base: str = DEFAULT_DISCORD_API
     moderator_roles: tuple[int, ...] = ()  # may post /baremetal publicly, besides Manage Messages
     helper_roles: tuple[int, ...] = ()  # trusted helpers: their answer in a thread silences the bot
-    cooldown_seconds: float = 60.0  # per watched channel, between auto-replies
+    cooldown_seconds: float = 60.0  # per watched text channel (per post in a forum), between auto-replies
     answer_staff: bool = False
     max_attachment_bytes: int = 1024 * 1024
 

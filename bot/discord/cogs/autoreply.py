@@ -26,6 +26,15 @@ REMOVE_EMOJI = frozenset({"🗑", "🗑️"})
 HISTORY_LOOKAHEAD = 20  # messages after the question checked for a human answer
 
 
+def _cooldown_slot(message: discord.Message, watched: int) -> int:
+    """What the cooldown counts per: the text channel, but each forum post (thread) on its own.
+
+    The cooldown keeps a busy chat channel from getting a bot reply every minute; every
+    post in a forum channel is its own topic, so one post must not silence the next.
+    """
+    return message.channel.id if isinstance(message.channel, discord.Thread) else watched
+
+
 class AutoReplyCog(commands.Cog, name="AutoReply"):
     """Answers on-topic questions in watched channels; lets the asker or a moderator remove the answer."""
 
@@ -98,9 +107,12 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             if decision.match is not None and decision.match.candidate:
                 deps.record(event, decision, posted=False)  # near misses help tune the threshold
             return
-        if not self.cooldown.ready(watched):
+        if not self.cooldown.ready(_cooldown_slot(message, watched)):
             deps.record(
-                event, decision, posted=False, reason=f"cooldown in channel {watched}: {decision.reason}"
+                event,
+                decision,
+                posted=False,
+                reason=f"cooldown in channel {_cooldown_slot(message, watched)}: {decision.reason}",
             )
             return
         key = f"msg:{message.id}"
@@ -135,14 +147,14 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         readable: list[discord.Attachment],
         key: str,
     ) -> None:
-        self.cooldown.start(watched)
+        self.cooldown.start(_cooldown_slot(message, watched))
         try:
             await self._after_claim(message, watched, event, decision, readable, key)
         except Exception:
             # Unexpected failure before anything was sent: free the claim so a retry may answer.
             if self.deps.store.claim_state(PLATFORM, key) == "claimed":
                 self.deps.store.release(PLATFORM, key)
-            self.cooldown.reset(watched)
+            self.cooldown.reset(_cooldown_slot(message, watched))
             raise
 
     async def _after_claim(
@@ -166,7 +178,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         # always means "maybe sent" and start-up recovery has only those to look at.
         if not decision.posts:
             deps.store.release(PLATFORM, key)
-            self.cooldown.reset(watched)
+            self.cooldown.reset(_cooldown_slot(message, watched))
             deps.record(event, decision, posted=False)
             return
         if deps.shadow:
@@ -180,7 +192,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             kind = platform_error(exc)
             log.warning("discord: reply to %s in %s failed (%s)", message.id, message.channel.id, kind)
             deps.store.release(PLATFORM, key)
-            self.cooldown.reset(watched)
+            self.cooldown.reset(_cooldown_slot(message, watched))
             deps.record(event, decision, posted=False, reason=f"send failed ({kind}): {decision.reason}")
             return
         deps.store.mark_posted(PLATFORM, key, str(sent[0].id))

@@ -318,3 +318,17 @@ async def test_command_errors_reach_the_user_as_one_line_without_a_traceback(dep
     assert bot.allowed_mentions.to_dict() == {"parse": []}
     assert bot.intents.message_content
     await bot.close()
+
+
+async def test_cooldown_counts_each_forum_post_on_its_own(auto):
+    # Two new posts in one watched forum within the cooldown: both are answered.
+    threads = []
+    for _ in range(2):
+        thread_id = h.next_id()
+        thread = h.mock_thread(thread_id, FORUM)
+        threads.append(thread)
+        starter = h.mock_message(
+            channel=thread, author=h.mock_member(), content=QUESTION, message_id=thread_id
+        )
+        await auto.on_message(starter)
+    assert [t.send.await_count for t in threads] == [1, 1]
