@@ -6,26 +6,22 @@ import argparse
 import logging
 import sys
 
-from bot.commands.report import existing_state, load_config_offline
-from bot.config import ConfigError
+from bot.commands.report import open_existing_state
 
 log = logging.getLogger(__name__)
 
 
 def main(args: argparse.Namespace) -> int:
-    from bot.state import StateError, Store
-
     user = str(args.user).strip()
     if not user:
         print("error: --user needs a user id (forum or Discord)", file=sys.stderr)
         return 2
     try:
-        cfg = load_config_offline(args.config)
-        path = existing_state(cfg)
-        store = Store(path)
-    except (ConfigError, StateError, ValueError) as exc:
+        _cfg, store = open_existing_state(args.config)
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    path = store.path
     try:
         removed = store.purge_user(user)
     finally:

@@ -7,8 +7,12 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from bot.state import Store
 
 
 def load_config_offline(path: str | Path) -> Config:
@@ -31,16 +35,24 @@ def existing_state(cfg: Config) -> Path:
     return cfg.state_path
 
 
-def main(args: argparse.Namespace) -> int:
-    from bot.ops.report import parse_since, render_digest
+def open_existing_state(config_path: str | Path) -> tuple[Config, Store]:
+    """Config (secrets optional) and the Store of a bot that has run; one-line ValueError otherwise."""
     from bot.state import StateError, Store
 
     try:
-        cfg = load_config_offline(args.config)
+        cfg = load_config_offline(config_path)
+        return cfg, Store(existing_state(cfg))
+    except (ConfigError, StateError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def main(args: argparse.Namespace) -> int:
+    from bot.ops.report import parse_since, render_digest
+
+    try:
         since = parse_since(args.since)
-        path = existing_state(cfg)
-        store = Store(path)
-    except (ConfigError, StateError, ValueError) as exc:
+        cfg, store = open_existing_state(args.config)
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
