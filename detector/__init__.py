@@ -205,7 +205,7 @@ def analyze(text: str) -> Verdict:
 
 
 def _analyze(text: str) -> Verdict:
-    from detector import rules, segment, verdict
+    from detector import rules, segment, sweep, verdict
     from detector.parsers import Fact, registry, safe_parse
 
     norm = segment.normalize(text)
@@ -216,7 +216,11 @@ def _analyze(text: str) -> Verdict:
     hits: list[rules.Hit] = []
     tools_seen: set[str] = set()
     flags: dict[str, bool] = {}
-    for sec in sections:
+    owned_spans: list[tuple[int, int, str]] = []  # (first line, last line, tool) of owning tools
+    owning = sweep.owning_tools()
+    for sec in (part for raw in sections for part in segment.expand_compound(raw)):
+        if sec.tool in owning:
+            owned_spans.append((sec.start, sec.start + sec.text.count("\n"), sec.tool))
         source = _SOURCE_NAMES.get(sec.tool, sec.tool)
         if sec.tool == "other" and sec.command:
             source = sec.command.split()[-1][:60] if sec.command.split() else "other"
@@ -242,11 +246,17 @@ def _analyze(text: str) -> Verdict:
             hits += rules.scan_lines(sec.tool, sec.text, sec.start, source, sec.command)
         if new_facts or sec.tool != "other":
             tools_seen.add(sec.tool)
+    # The segment-free sweep: every line, whatever section it landed in (detector/sweep.py).
+    swept = sweep.merge(facts, sweep.facts(norm), owned_spans)
+    for f in swept:
+        source_of[len(facts)] = "paste"
+        facts.append(f)
     hits = rules.match_facts(facts, source_of) + hits
     # A cut-off flags line proves nothing by what it lacks.
     partial = {f.line for f in facts if f.key == "cpu.flags_partial"}
     hits = [h for h in hits if not (h.sig.id == "cpu-flags-no-hypervisor" and h.line in partial)]
     hits += rules.scan_lines("*", norm, 1, "paste", None)
+    hits = rules.dedupe(hits)
 
     fact_keys = {f.key for f in facts}
     flags["dmi_unavailable"] = "dmi.unavailable" in fact_keys and not any(

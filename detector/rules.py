@@ -74,6 +74,9 @@ class Signature:
     needs: frozenset[str] = frozenset()
     # Strings of which a command `command` matches contains one (empty: always try the regex).
     command_needs: frozenset[str] = frozenset()
+    # A self-identifying line (`Hypervisor detected: KVM`, a virtio device): also scanned over
+    # the whole paste, whatever tool the segmenter gave its section.
+    anywhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ def _compile(row: dict[str, Any]) -> Signature:
         suppresses=tuple(row.get("suppresses", ())),
         virt_what=bool(row.get("virt_what", points in ("virtual", "container"))),
         needs=needs,
+        anywhere=bool(row.get("anywhere", False)),
         command_needs=(literals.required(row["command"]) or frozenset())
         if row.get("command")
         else frozenset(),
@@ -176,7 +180,11 @@ def _may_hide(found: str, other: str) -> bool:
 
 @functools.cache
 def _line_table(tool: str) -> _LineTable:
-    sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools)
+    # The whole-paste scan ("*") also carries the self-identifying signatures marked
+    # `anywhere`: they count whatever section their line landed in.
+    sigs = tuple(
+        s for s in signatures() if "line" in s.keys and (tool in s.tools or (tool == "*" and s.anywhere))
+    )
     needles = {n for s in sigs for n in s.needs}
     wakes = {
         n: tuple(i for i, s in enumerate(sigs) if any(_may_hide(n, m) for m in s.needs)) for n in needles
@@ -276,6 +284,18 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
         lineno += 1 if line_end < len(low) else 0
         pos = line_end + 1
     return hits
+
+
+def dedupe(hits: list[Hit]) -> list[Hit]:
+    """One hit per (signature, line): a line seen both in its section and by the whole-paste scan."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Hit] = []
+    for h in hits:
+        k = (h.sig.id, h.line)
+        if k not in seen:
+            seen.add(k)
+            out.append(h)
+    return out
 
 
 _DMI_LINE = re.compile(r"(?m)^[^\n]*\bDMI: ([^\n]*)$")

@@ -20,9 +20,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from detector import layout
+
 # ANSI CSI/OSC sequences: colours from `ls --color`, `inxi`, `neofetch`, journalctl.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_FENCE = re.compile(r"(?m)^[ \t]*(?:```|~~~)[^\n]*$")
+# A fence and its info string go; anything after them on the same line stays ("```~ # dmidecode").
+_FENCE = re.compile(r"(?m)^[ \t]*(?:```|~~~)(?:[\w+.-]*[ \t]*$)?")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Which command words name which tool. Checked in order; the first hit wins.
@@ -133,6 +136,9 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:System|BIOS|Base Board|Chassis|Processor) Information[ \t]*$"), "dmidecode"),
     (re.compile(r"^(?:processor[ \t]*:[ \t]*\d|vendor_id[ \t]*:|cpu[ \t]+:[ \t]*POWER)"), "cpuinfo"),
     (re.compile(r"^\[[ \t]*\d+\.\d+\][ \t]"), "dmesg"),
+    # `dmesg -T` ([Fri Oct  7 12:51:22 2022]), `dmesg -H` ([  +0.000050]), and the `kernel: `
+    # head that layout.strip_prefixes leaves on journald/syslog kernel lines.
+    (re.compile(r"^(?:\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2}[ \t]+\d{1,2} \d\d:\d\d:\d\d \d{4}\]|\[[ \t]*\+\d+\.\d+\]|kernel:)[ \t]"), "dmesg"),
     (re.compile(r"^[A-Z][a-z]{2}[ \t]+\d{1,2}[ \t]+\d\d:\d\d:\d\d[ \t]+\S+[ \t]+kernel:"), "dmesg"),
     (re.compile(r"^(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7][ \t]+[A-Z]"), "lspci"),
     (re.compile(r"^Bus[ \t]+\d{3}[ \t]+Device[ \t]+\d{3}:[ \t]+ID[ \t]"), "lsusb"),
@@ -261,6 +267,7 @@ def normalize(text: str) -> str:
     text = _CTRL.sub("", text)
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
+    text = layout.strip_prefixes(text)
     if text.count("\n") <= 2 and len(text) > 120:
         text = unflatten(text)
     return text
@@ -282,11 +289,50 @@ def _tool_for_command(cmd: str) -> str:
     return "other"
 
 
+# Prompts of the shapes people really paste, which the strict pattern above does not know:
+# `[nix-shell:~]$`, `[12:46 localhost ~]#`, `~#`, `~ $`, `~/src $`, `/ #`, `host:~ #`,
+# `sh-5.2$`, `bash-4.4#`, `user@host ~>` (fish), `» ` / `λ ` themes. Looser shapes, so the
+# command after them must start with a word we know (a tool, or `cat`, `sudo`, ...).
+_LOOSE_PROMPT = re.compile(
+    r"""^[ \t]*(?:
+        \[[^\]\n]{1,80}\][ \t]*[$#%]
+        |~[^\s$#%>]{0,80}[ \t]*[$#%]
+        |/[^\s$#%>]{0,80}[ \t]*[$#]
+        |[\w.-]{1,64}:[^\s$#%>]{0,80}[ \t]*[$#%]
+        |(?:ba|z|da|k|fi|a)?sh-\d[\d.]*[$#]
+        |[\w.-]{1,64}@[\w.-]{1,253}[ \t]+[^\s>]{0,80}[ \t]*>
+        |[»λ→]
+    )[ \t]+(?P<cmd>(?:sudo[ \t]+(?:-\S+[ \t]+)*)?(?P<word>[\w./-]+)[^\n]*)$""",
+    re.VERBOSE,
+)
+
+
+def _known_word(word: str) -> bool:
+    word = word.rsplit("/", 1)[-1].lower()
+    return word in _KNOWN_COMMANDS or _tool_for_command(word) != "other" or word in _MORE_COMMANDS
+
+
+# Command words that make a loose prompt believable (besides the tools and _KNOWN_COMMANDS).
+_MORE_COMMANDS = frozenset(
+    (
+        "echo", "for", "while", "sh", "bash", "zsh", "wget", "curl", "python", "python3",
+        "facter", "ohai", "ansible", "salt", "salt-call", "osqueryi", "cloud-init", "ds-identify",
+        "cpufetch", "hwinfo", "dmesg", "journalctl", "lsblk", "ls", "pveversion", "vmware-checkvm",
+        "imvirt", "virt-host-validate", "bench.sh", "yabs.sh", "uname", "nproc", "mount", "findmnt",
+        "stat", "file", "printenv", "env", "set", "nvme", "ipmitool", "lsb_release", "cat",
+    )
+)
+
+
 def prompt_command(line: str) -> str | None:
     """The command on a shell prompt line, or None if the line is not a prompt."""
     m = _PROMPT.match(line)
     if m:
         return m.group("cmd").strip()
+    if len(line) < 2000:
+        m = _LOOSE_PROMPT.match(line)
+        if m and _known_word(m.group("word")):
+            return m.group("cmd").strip()
     m = _ROOT_PROMPT.match(line)
     if m and not _DMIDECODE_HEADER.match(line):
         word = m.group("word").rsplit("/", 1)[-1].lower()
@@ -315,6 +361,18 @@ def _marker_tool(line: str) -> str | None:
             return tool
     return None
 
+
+
+
+def _indented(pattern: str) -> str:
+    """A marker also starts a tool's output when the paste indents it (a Markdown code block
+    indented by four spaces, a quote or list item already stripped of its marker)."""
+    if pattern.startswith("^") and not pattern.startswith(("^[ \\t]", "^\\s")):
+        return "^[ \t]{0,8}" + pattern[1:]
+    return pattern
+
+
+_MARKERS = tuple((re.compile(_indented(p.pattern)), tool) for p, tool in _MARKERS)
 
 # The markers as the combined scan sees them: `$` ends a line, not the text.
 _MARKERS_M = tuple((re.compile(p.pattern, re.MULTILINE), tool) for p, tool in _MARKERS)
@@ -373,10 +431,10 @@ def _fetch_events(text: str) -> Iterator[tuple[int, str]]:
         j = text.find("OS:", j + 3)
 
 
-_PROMPT_CHARS = re.compile(r"[$#%>❯➜]")
+_PROMPT_CHARS = re.compile(r"[$#%>❯➜»λ→]")
 
 # Cheap first-character filter so most lines skip the marker regexes entirely.
-_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm/sI=lw")
+_MARKER_FIRST = frozenset("#HSGABCPV \tpvc[ADJFMNOTLB0123456789abcdefm/sI=lwk")
 
 # All content markers as one pattern, searched by one finditer in C. The alternatives keep
 # `_MARKERS`' order, so the first that matches names the tool, as `_marker_tool()` does line
@@ -491,3 +549,66 @@ def iter_split(text: str) -> Iterator[Section]:
 def split(text: str) -> list[Section]:
     """Cut a normalized paste into sections, one per tool output."""
     return list(iter_split(text))
+
+
+# ---------------------------------------------------------------- compound commands
+
+# Commands that print exactly one line: when a prompt ran several of them (`a; b`, `a && b`)
+# and the output has as many lines, each line belongs to one command, in order.
+_ONE_LINE = re.compile(
+    r"""^(?:sudo[ \t]+)?(?:
+        systemd-detect-virt(?:[ \t]+-\S+)*
+        |(?:/usr/s?bin/)?dmidecode[ \t]+(?:-s|--string)[ \t]+\S+
+        |cat[ \t]+/(?:sys|proc)/\S+
+        |hostname|whoami|nproc|arch|uname(?:[ \t]+-\w+)*|echo[ \t][^\n]*
+        |ds-identify|imvirt|virt-what
+    )[ \t]*$""",
+    re.VERBOSE,
+)
+_LOOP = re.compile(r"^[ \t]*(?:for|while|until|if|case)\b")
+
+
+def subcommands(command: str) -> list[str]:
+    """`a; b && c || d` -> [a, b, c, d] (separators inside quotes are kept; loops stay whole)."""
+    if _LOOP.match(command) or not any(c in command for c in ";&|"):
+        return [command.strip()]
+    parts, buf, quote, i = [], [], "", 0
+    while i < len(command):
+        ch = command[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            buf.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == ";" or command.startswith(("&&", "||"), i):
+            parts.append("".join(buf).strip())
+            buf = []
+            i += 1 if ch == ";" else 2
+            continue
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf).strip())
+    return [p for p in parts if p]
+
+
+def expand_compound(sec: Section) -> list[Section]:
+    """A section after `a; b; c` whose commands each print one line -> one section per line.
+
+    Otherwise the section is returned as it is: its first command names its tool, and the
+    segment-free sweep (detector.sweep) still reads every line of it.
+    """
+    if not sec.command or len(sec.text) > 4000:
+        return [sec]
+    subs = subcommands(sec.command)
+    if len(subs) < 2 or not all(_ONE_LINE.match(s) for s in subs):
+        return [sec]
+    lines = sec.text.split("\n")
+    filled = [i for i, ln in enumerate(lines) if ln.strip() and not _BARE_PROMPT.match(ln)]
+    if len(filled) != len(subs):
+        return [sec]
+    return [
+        Section(_tool_for_command(sub), sub, sec.start + i, lines[i]) for sub, i in zip(subs, filled, strict=True)
+    ]

@@ -37,6 +37,11 @@ def evaluate(manifest: Path) -> dict[str, Any]:
             raise ValueError(f"{manifest}:{n}: {item['file']}: {exc}") from None
         v = analyze(text)
         expected_vw = item.get("expected_virt_what_output")
+        accept = item.get("accept") or [item["truth"]]
+        # The platform the paste itself names (hypervisor, cloud or maker), when the
+        # manifest says it does: `names_platform` with `hypervisor`/`provider`/`vendor`.
+        named = [item.get(k) for k in ("hypervisor", "provider", "vendor") if item.get(k)]
+        names_platform = bool(item.get("names_platform", bool(named) and "names_platform" not in item))
         rows.append(
             {
                 "file": item["file"],
@@ -44,13 +49,21 @@ def evaluate(manifest: Path) -> dict[str, Any]:
                 "got": v.verdict,
                 "hypervisor": v.hypervisor,
                 "provider": v.provider,
+                "vendor": v.vendor,
                 "confidence": round(v.confidence, 2),
                 "zos": v.zos_flags_virtual,
                 "zos_expected": (len(expected_vw) > 0) if isinstance(expected_vw, list) else None,
+                "accepted": v.verdict in accept,
+                "platform_expected": named if names_platform and named else None,
+                "platform_named": bool(named)
+                and names_platform
+                and any(x in named for x in (v.hypervisor, v.provider, v.vendor) if x),
             }
         )
     total = len(rows)
-    right = sum(r["truth"] == r["got"] for r in rows)
+    right = sum(r["accepted"] for r in rows)
+    strict = sum(r["truth"] == r["got"] for r in rows)
+    naming = [r for r in rows if r["platform_expected"]]
     confusion = Counter((r["truth"], r["got"]) for r in rows)
     bm_virtual = [r for r in rows if {r["truth"], r["got"]} == {"bare-metal", "virtual"}]
     zos_rows = [r for r in rows if r["zos_expected"] is not None]
@@ -59,13 +72,18 @@ def evaluate(manifest: Path) -> dict[str, Any]:
         "total": total,
         "correct": right,
         "accuracy": right / total if total else 0.0,
+        "strict_correct": strict,
+        "inconclusive_accepted": sum(r["got"] == "inconclusive" and r["accepted"] for r in rows),
+        "platform_checked": len(naming),
+        "platform_named": sum(r["platform_named"] for r in naming),
+        "platform_misses": [r for r in naming if not r["platform_named"]],
         "inconclusive_rate": sum(r["got"] == "inconclusive" for r in rows) / total if total else 0.0,
         "bare_metal_virtual_errors": len(bm_virtual),
         "confusion": {f"{t}->{g}": c for (t, g), c in sorted(confusion.items())},
         "zos_checked": len(zos_rows),
         "zos_agree": zos_agree,
         "zos_null": sum(r["zos"] is None for r in zos_rows),
-        "misses": [r for r in rows if r["truth"] != r["got"]],
+        "misses": [r for r in rows if not r["accepted"]],
         "zos_misses": [r for r in zos_rows if r["zos"] != r["zos_expected"]],
     }
 
@@ -85,6 +103,12 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"inconclusive: {f['inconclusive_rate']:.1%}  bare-metal<->virtual errors: {f['bare_metal_virtual_errors']}"
     )
+    print(
+        f"right = a verdict the manifest accepts ({f['inconclusive_accepted']} accepted inconclusive);"
+        f" exactly the truth: {f['strict_correct']}"
+    )
+    if f["platform_checked"]:
+        print(f"platform named: {f['platform_named']}/{f['platform_checked']} of the pastes that name it")
     print("confusion (truth -> verdict):")
     for pair, count in f["confusion"].items():
         print(f"  {pair}: {count}")
@@ -95,6 +119,11 @@ def main(args: argparse.Namespace) -> int:
         )
     for r in f["misses"]:
         print(f"  MISS {r['file']}: truth {r['truth']}, got {r['got']} ({r['confidence']})")
+    for r in f["platform_misses"]:
+        print(
+            f"  NAME {r['file']}: expected one of {r['platform_expected']},"
+            f" got {r['hypervisor'] or r['provider'] or r.get('vendor') or 'none'}"
+        )
     for r in f["zos_misses"]:
         print(f"  ZOS  {r['file']}: expected {r['zos_expected']}, got {r['zos']}")
     return 0

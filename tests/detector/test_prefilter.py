@@ -102,7 +102,7 @@ def reference_scan(tool: str, text: str, start: int, source: str, command: str |
         s
         for s in rules.signatures()
         if "line" in s.keys
-        and tool in s.tools
+        and (tool in s.tools or (tool == "*" and s.anywhere))
         and (s.command is None or (command and s.command.search(command)))
     ]
     counts: dict[str, int] = {}

@@ -1,0 +1,46 @@
+"""Layout tolerance: strip the line prefixes a paste picks up on its way to a forum.
+
+Real pastes arrive quoted (`> `, `>> ` in Markdown and e-mail), inside journald or syslog
+lines (`Mon DD hh:mm:ss host unit[pid]: `, `journalctl -o short-iso`), or behind
+docker-compose's `service_1  | `. Every parser and marker would have to know each of those;
+instead they are removed here, once, before anything else reads the paste. Each pass is one
+C-level `re.sub` and never adds or removes a newline, so evidence still quotes the user's
+own line numbers.
+
+Kernel lines keep a `kernel: ` head (the timestamp and host go): it tells the segmenter that
+the line is kernel log even when `dmesg -t` or journald printed no `[ 0.000000]` stamp.
+"""
+
+from __future__ import annotations
+
+import re
+
+# `> text`, `>> text`, `> > text`: Markdown / e-mail quotes. A quote marker is at most three
+# spaces in (four would be a code block).
+_QUOTE = re.compile(r"(?m)^[ \t]{0,3}>(?:[ \t]?>)*[ \t]?")
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+# syslog `Feb 14 09:07:16`, ISO `2023-02-14T09:07:16.123+0100` (journalctl -o short-iso,
+# rsyslog), or `2023-02-14 09:07:16` (some agents).
+_STAMP = (
+    rf"(?:{_MONTH}[ \t]+\d{{1,2}}[ \t]+\d\d:\d\d:\d\d"
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
+)
+# `<stamp> <host> kernel: ` -> `kernel: `; `<stamp> <host> <unit>[pid]: ` -> ``.
+_KERNEL_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+kernel:[ \t]?")
+_UNIT_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@/()-]{{1,120}}(?:\[\d+\])?:[ \t]?")
+# docker-compose / `docker compose logs`: `dellomsa_1  | `, `web-1  | ` (the replica number
+# is what tells it from a table cell).
+_COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\|[ \t]?")
+
+
+def strip_prefixes(text: str) -> str:
+    """Remove quote, journald/syslog and docker-compose line prefixes (line count unchanged)."""
+    if ">" in text:
+        text = _QUOTE.sub("", text)
+    if ":" in text:
+        text = _KERNEL_PREFIX.sub("kernel: ", text)
+        text = _UNIT_PREFIX.sub("", text)
+    if "|" in text:
+        text = _COMPOSE_PREFIX.sub("", text)
+    return text

@@ -1,0 +1,218 @@
+"""The segment-free sweep: every line of the paste is read for facts that name themselves.
+
+The segmenter's attribution of a line to a tool is a guess. A paste laid out in a way it
+does not know (a new prompt shape, `a; b` on one prompt, a quote, a log prefix, a tool with
+no parser) must never hide `Product Name: VMware Virtual Platform` or `systemd-detect-virt`
+printing `kvm`. So, besides the per-tool parsers, one pass over the whole normalised paste
+turns
+
+* `KEY: value`, `KEY=value`, `"KEY": "value"`, `KEY => value` lines whose key is in
+  `sweep.yaml` (DMI strings, hypervisor vendor, inventory tools' own virtual/physical fields,
+  cloud-init's `DMI_PRODUCT_NAME=`, bench scripts' `Virtualization : KVM`...) into facts, and
+* the word after a `systemd-detect-virt` / `virt-what` command line (whatever its prompt)
+  into `virt.detected` / `virt_what.output`.
+
+Self-identifying raw lines (`Hypervisor detected: KVM`, virtio/VMware/Hyper-V devices,
+bare DMI values such as a lone `VMware Virtual Platform` line) are line signatures marked
+`anywhere` in `signatures.yaml`, scanned over the whole paste by `rules.scan_lines("*", ...)`.
+
+Precedence with the parsers (see `merge`): a parser's fact on a line wins over the sweep's
+fact on the same line (the parser knows the record the line is in); for keys whose meaning
+depends on the record (`Manufacturer:` in a dmidecode memory record), the sweep leaves the
+lines inside that tool's sections to its parser. Everything else the sweep found is kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+from detector.parsers import Fact
+
+MAX_SWEEP_FACTS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    fact: str
+    owned_by: frozenset[str]
+
+
+def _canon(key: str) -> str:
+    return re.sub(r"[\s_.\-]+", " ", key.strip().lower())
+
+
+@functools.cache
+def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
+    text = resources.files("detector").joinpath("sweep.yaml").read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    table: dict[str, _Key] = {}
+    for row in yaml.load(text, Loader=loader):  # noqa: S506 - a safe loader
+        k = _Key(row["fact"], frozenset(row.get("owned_by", ())))
+        for name in row["keys"]:
+            table[_canon(str(name))] = k
+    # One alternation of every key, spelled with any of ` _.-` between its words.
+    alts = sorted(
+        (r"[\s_.\-]+".join(re.escape(w) for w in name.split(" ")) for name in table), key=len, reverse=True
+    )
+    pattern = re.compile(
+        r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"']?"
+        r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\bDetected[ \t]+)?"
+        r"(?P<key>" + "|".join(alts) + r")[\"']?[ \t]*(?:=>|:|=|\|)[ \t]*[\"']?"
+        r"(?P<value>[^\"'\n]{0,200}?)[\"']?[ \t]*,?[ \t]*$"
+    )
+    return table, pattern
+
+
+# The word a virt tool printed, on the line after its command (any prompt, or none).
+_VIRT_WORD = re.compile(
+    r"(?m)^[^\n]{0,120}?\b(?P<tool>systemd-detect-virt|virt-what)\b[^\n;&|]{0,60}[ \t]*\n"
+    r"(?:[ \t]*\n)?[ \t]*(?P<word>[a-z][a-z0-9_-]{1,24})[ \t]*$"
+)
+
+
+# ohai's `"virtualization": {"systems": {...}, "system": "openstack", "role": "guest"}`: the
+# keys `system` and `role` mean something only inside that block.
+_OHAI = re.compile(r'"virtualization"[ \t]*:[ \t]*\{')
+_OHAI_FIELD = re.compile(r'"(?P<k>system|role)"[ \t]*:[ \t]*"(?P<v>[\w/-]{1,40})"')
+
+# Column tables (`wmic baseboard get Manufacturer,Product`, `Get-CimInstance | Format-Table`,
+# osquery's `| hardware_vendor | hardware_model |`): a header of known column names, and the
+# row under it, cut at the header's column offsets (or at `|`).
+_COLUMNS = {
+    "manufacturer": "system.manufacturer",
+    "vendor": "system.manufacturer",
+    "hardware_vendor": "system.manufacturer",
+    "sys_vendor": "system.manufacturer",
+    "product": "system.product",
+    "model": "system.product",
+    "hardware_model": "system.product",
+    "product_name": "system.product",
+    "systemfamily": "system.family",
+    "smbiosbiosversion": "bios.version",
+}
+_TABLE_HEADER = re.compile(
+    r"(?im)^[ \t|]*(?:(?:manufacturer|vendor|hardware_vendor|sys_vendor|product|model|hardware_model|product_name"
+    r"|systemfamily|smbiosbiosversion|name|serialnumber|version|caption|identifyingnumber|uuid|cpu_brand"
+    r"|hostname|computer_name|hardware_version|hardware_serial|board_vendor|board_model)(?:[ \t]{2,}|[ \t]*\|[ \t]*|[ \t]*$)){2,}$"
+)
+
+
+def _table_facts(text: str) -> list[Fact]:
+    out: list[Fact] = []
+    for n, m in enumerate(_TABLE_HEADER.finditer(text)):
+        if n >= 20:
+            break
+        header = m.group(0)
+        rest = text[m.end() + 1 :]
+        row_line = None
+        for k, cand in enumerate(rest.split("\n", 4)[:4]):
+            if cand.strip() and not set(cand.strip()) <= set("-+|= "):
+                row_line = (k, cand)
+                break
+        if row_line is None:
+            continue
+        k, row = row_line
+        line = text.count("\n", 0, m.start()) + 2 + k
+        if "|" in header:
+            names = [c.strip().lower() for c in header.strip().strip("|").split("|")]
+            cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        else:
+            starts = [c.start() for c in re.finditer(r"\S+", header)]
+            names = [header[a:].split()[0].lower() for a in starts]
+            cells = [row[a:b].strip() for a, b in zip(starts, [*starts[1:], len(row) + 1], strict=True)]
+        for name, cell in zip(names, cells, strict=False):
+            key = _COLUMNS.get(name)
+            if key and cell:
+                out.append(Fact(key, cell, line, row))
+    return out
+
+
+def _ohai_facts(text: str) -> list[Fact]:
+    out: list[Fact] = []
+    for n, m in enumerate(_OHAI.finditer(text)):
+        if n >= 5:
+            break
+        block = text[m.end() : m.end() + 600]
+        # Skip the nested `systems` object: its entries are every technology seen, host or guest.
+        inner = re.sub(r'"systems"[ \t]*:[ \t]*\{[^{}]*\}', "", block)
+        inner = inner.split("}", 1)[0]
+        for f in _OHAI_FIELD.finditer(inner):
+            at = m.end() + block.find(f.group(0))
+            line = text.count("\n", 0, at) + 1
+            key = "inventory.virt" if f.group("k") == "system" else "inventory.role"
+            out.append(Fact(key, f.group("v"), line, f.group(0)))
+    return out
+
+
+def _quick_reject(text: str) -> bool:
+    return ":" not in text and "=" not in text and "|" not in text and "virt" not in text
+
+
+def facts(text: str) -> list[Fact]:
+    """Facts of every `KEY: value` line of the vocabulary, and virt tools' words, anywhere."""
+    if _quick_reject(text):
+        return []
+    table, pattern = _vocabulary()
+    out: list[Fact] = []
+    line, last = 1, 0
+    for m in pattern.finditer(text):
+        value = m.group("value").strip()
+        if not value:
+            continue
+        key = table.get(_canon(m.group("key")))
+        if key is None:
+            continue
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        out.append(Fact(key.fact, value, line, m.group(0)))
+        if len(out) >= MAX_SWEEP_FACTS:
+            break
+    if '"virtualization"' in text:
+        out += _ohai_facts(text)
+    out += _table_facts(text)
+    line, last = 1, 0
+    for m in _VIRT_WORD.finditer(text):
+        start = m.start("word")
+        line += text.count("\n", last, start)
+        last = start
+        key = "virt.detected" if m.group("tool") == "systemd-detect-virt" else "virt_what.output"
+        out.append(Fact(key, m.group("word"), line, m.group("word")))
+    return out
+
+
+@functools.cache
+def _owned_by() -> dict[str, frozenset[str]]:
+    table, _ = _vocabulary()
+    return {k.fact: k.owned_by for k in table.values()}
+
+
+def owning_tools() -> frozenset[str]:
+    """Every tool that owns some key (its sections are remembered for `merge`)."""
+    return frozenset(t for tools in _owned_by().values() for t in tools)
+
+
+def merge(parsed: list[Fact], swept: Iterable[Fact], spans: list[tuple[int, int, str]]) -> list[Fact]:
+    """The sweep's facts that add something: not on a line a parser already read, and not
+    inside a section of a tool that owns the key. `spans`: (first line, last line, tool)."""
+    taken = {f.line for f in parsed}
+    owned = _owned_by()
+    starts = [a for a, _, _ in spans]
+    out: list[Fact] = []
+    for f in swept:
+        if f.line in taken:
+            continue
+        tools = owned.get(f.key, frozenset())
+        if tools and spans:
+            # Sections come in line order and never overlap: the one holding the line, if any.
+            i = bisect.bisect_right(starts, f.line) - 1
+            if i >= 0 and spans[i][1] >= f.line and spans[i][2] in tools:
+                continue
+        out.append(f)
+    return out
