@@ -51,6 +51,7 @@ _COMMANDS = {
     "dmesg": "sudo dmesg | grep -i -e hypervisor -e DMI:",
     "cgroup": "cat /proc/1/cgroup",
 }
+_NEEDS_ROOT = re.compile(r"/dev/mem: Permission denied|Permission denied[^\n]{0,40}/sys/firmware/dmi|must be run as root|need(?:s)? to be root|Operation not permitted[^\n]{0,40}/dev/mem", re.IGNORECASE)
 _GREP_HYPERVISOR = re.compile(r"grep\b[^\n|]*hypervisor", re.IGNORECASE)
 _BINARY_MAGIC = (b"\x7fELF", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"MZ")
 
@@ -180,11 +181,13 @@ def missing_commands(
     out: list[str] = []
     if flags.get("windows"):
         out.append("boot a Linux live USB on the machine, then paste: sudo dmidecode -t system; lscpu")
+    if flags.get("dmi_needs_root"):
+        out.append("dmidecode needs root: run it with sudo (sudo dmidecode -t system)")
     if flags.get("dmi_unavailable") and "cgroup" not in tools_seen:
         out.append("cat /proc/1/cgroup")
     order = ("dmidecode", "lscpu", "systemd_detect_virt", "virt_what", "lspci", "dmesg")
     for tool in order:
-        if tool not in tools_seen:
+        if tool not in tools_seen and not (tool == "dmidecode" and flags.get("dmi_needs_root")):
             out.append(_COMMANDS[tool])
     if verdict == "inconclusive" and not out:
         out.append("sudo dmidecode -t system -t bios -t baseboard")
@@ -262,6 +265,8 @@ def _analyze(text: str) -> Verdict:
     flags["dmi_unavailable"] = "dmi.unavailable" in fact_keys and not any(
         k.startswith(("system.", "bios.")) for k in fact_keys
     )
+    # `/dev/mem: Permission denied` (or "must be run as root"): the paste only lacks sudo.
+    flags["dmi_needs_root"] = flags["dmi_unavailable"] and bool(_NEEDS_ROOT.search(norm[:200_000]))
     flags["windows"] = "windows" in tools_seen
     windows_only = flags["windows"] and not (tools_seen - {"windows", "other"})
     if "cpu.flags" in fact_keys or "cpu.hypervisor_vendor" in fact_keys:

@@ -287,15 +287,24 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
 
 
 def dedupe(hits: list[Hit]) -> list[Hit]:
-    """One hit per (signature, line): a line seen both in its section and by the whole-paste scan."""
+    """One hit per (signature, line): a line seen both in its section and by the whole-paste scan.
+
+    A bare-value row (group `bare-value`, whole-line DMI strings) is dropped where a parser's
+    signature already read the same line the same way: it exists for lines no parser saw.
+    """
     seen: set[tuple[str, int]] = set()
+    read: set[tuple[int, str]] = {(h.line, h.sig.points_to) for h in hits if h.sig.group != BARE_VALUE}
     out: list[Hit] = []
     for h in hits:
         k = (h.sig.id, h.line)
-        if k not in seen:
-            seen.add(k)
-            out.append(h)
+        if k in seen or (h.sig.group == BARE_VALUE and (h.line, h.sig.points_to) in read):
+            continue
+        seen.add(k)
+        out.append(h)
     return out
+
+
+BARE_VALUE = "bare-value"
 
 
 _DMI_LINE = re.compile(r"(?m)^[^\n]*\bDMI: ([^\n]*)$")

@@ -1,0 +1,63 @@
+"""Layouts seen in the wild (tests/fixtures/layouts): prompts of every shape, compound
+commands, quotes and log prefixes, key lines alone, marker-less output, inventory tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from detector import analyze
+from detector.layout import strip_prefixes
+
+HERE = Path(__file__).resolve().parents[1] / "fixtures" / "layouts"
+CASES = yaml.safe_load((HERE / "MANIFEST.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layout(name):
+    want = CASES[name]
+    v = analyze((HERE / name).read_text(encoding="utf-8"))
+    assert v.verdict == want["verdict"], (name, v.evidence, v.notes)
+    for field in ("hypervisor", "provider", "vendor"):
+        if field in want:
+            assert getattr(v, field) == want[field], (name, field, v)
+    if "missing_has" in want:
+        assert any(want["missing_has"] in m for m in v.missing), v.missing
+
+
+def test_every_fixture_is_listed():
+    assert {p.name for p in HERE.glob("*.txt")} == set(CASES)
+
+
+def test_prefixes_go_and_the_line_count_stays():
+    text = (
+        "> quoted line\n>> nested\nFeb 14 09:07:16 h1 kernel: Hypervisor detected: KVM\n"
+        "2024-03-01T10:12:03+0100 h1 agent[12]: Product Name: X\nweb_1  | sys_vendor: QEMU\nplain\n"
+    )
+    out = strip_prefixes(text)
+    assert out.count("\n") == text.count("\n")
+    assert out.split("\n")[:6] == [
+        "quoted line",
+        "nested",
+        "kernel: Hypervisor detected: KVM",
+        "Product Name: X",
+        "sys_vendor: QEMU",
+        "plain",
+    ]
+
+
+def test_a_table_cell_is_not_a_compose_prefix():
+    assert strip_prefixes("sda | 100G\n") == "sda | 100G\n"
+
+
+def test_the_issue_pastes_are_never_bare_metal():
+    for prompt in ("$ ", "host:~$ "):
+        paste = (
+            f"{prompt}systemd-detect-virt; cat /sys/class/dmi/id/product_name\nnone\nVMware Virtual Platform\n"
+            f"{prompt}dmesg | grep -i hypervisor\n{prompt.strip()}\n"
+        )
+        v = analyze(paste)
+        assert v.verdict == "virtual" and v.hypervisor == "vmware"
+        assert any("none" in n for n in v.notes)  # the contradiction is reported
