@@ -63,7 +63,7 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
     )
     pattern = re.compile(
         r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"']?"
-        r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\bDetected[ \t]+)?"
+        r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\b(?:Detected|Unknown)[ \t]+)?"
         r"(?P<key>" + "|".join(alts) + r")[\"']?[ \t]*(?:=>|:|=|\|)[ \t]*[\"']?"
         r"(?P<value>[^\"'\n]{0,200}?)[\"']?[ \t]*,?[ \t]*$"
     )
@@ -97,19 +97,29 @@ _COLUMNS = {
     "systemfamily": "system.family",
     "smbiosbiosversion": "bios.version",
 }
-_TABLE_HEADER = re.compile(
-    r"(?im)^[ \t|]*(?:(?:manufacturer|vendor|hardware_vendor|sys_vendor|product|model|hardware_model|product_name"
-    r"|systemfamily|smbiosbiosversion|name|serialnumber|version|caption|identifyingnumber|uuid|cpu_brand"
-    r"|hostname|computer_name|hardware_version|hardware_serial|board_vendor|board_model)(?:[ \t]{2,}|[ \t]*\|[ \t]*|[ \t]*$)){2,}$"
-)
+_TABLE_CANDIDATE = re.compile(r"(?im)^[^\n]*\b(?:manufacturer|hardware_vendor|sys_vendor|vendor)\b[^\n]*$")
+_CELL_SPLIT = re.compile(r"\S+(?: \S+)*")
 
 
 def _table_facts(text: str) -> list[Fact]:
     out: list[Fact] = []
-    for n, m in enumerate(_TABLE_HEADER.finditer(text)):
-        if n >= 20:
+    for n, m in enumerate(_TABLE_CANDIDATE.finditer(text)):
+        if n >= 40:
             break
         header = m.group(0)
+        piped = "|" in header
+        if piped:
+            names = [c.strip().lower() for c in header.strip().strip("|").split("|")]
+        else:
+            # Columns are two or more blanks apart; a single blank stays inside a cell.
+            starts = [c.start() for c in _CELL_SPLIT.finditer(header)]
+            names = [header[a:].split()[0].lower() if header[a:].split() else "" for a in starts]
+            if any(" " in header[a:b].strip() for a, b in zip(starts, [*starts[1:], len(header)], strict=True)):
+                continue  # a prose line that mentions a vendor, not a header
+        if len(names) < 2 or sum(nm in _COLUMNS for nm in names) < 1 or not any(
+            nm in _COLUMNS and _COLUMNS[nm] == "system.manufacturer" for nm in names
+        ):
+            continue
         rest = text[m.end() + 1 :]
         row_line = None
         for k, cand in enumerate(rest.split("\n", 4)[:4]):
@@ -120,12 +130,9 @@ def _table_facts(text: str) -> list[Fact]:
             continue
         k, row = row_line
         line = text.count("\n", 0, m.start()) + 2 + k
-        if "|" in header:
-            names = [c.strip().lower() for c in header.strip().strip("|").split("|")]
+        if piped:
             cells = [c.strip() for c in row.strip().strip("|").split("|")]
         else:
-            starts = [c.start() for c in re.finditer(r"\S+", header)]
-            names = [header[a:].split()[0].lower() for a in starts]
             cells = [row[a:b].strip() for a, b in zip(starts, [*starts[1:], len(row) + 1], strict=True)]
         for name, cell in zip(names, cells, strict=False):
             key = _COLUMNS.get(name)
