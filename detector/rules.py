@@ -47,6 +47,9 @@ _ALIASES = {
         "dmi.grep_product",
     ),
 }
+# Lines longer than this are read in windows around each needle (see scan_lines).
+_LONG_LINE = 16_384
+_WINDOW_BEFORE, _WINDOW_AFTER = 512, 2048
 # Cap on evidence candidates per signature: the verdict needs the first few, not 100 000.
 _MAX_HITS_PER_SIGNAL = 3
 
@@ -259,13 +262,19 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
         if line_end < 0:
             line_end = len(low)
         lineno += text.count("\n", pos, line_start)
-        low_line = low[line_start:line_end]
+        window_end = line_end
+        if line_end - line_start > _LONG_LINE:
+            # A megabyte-long "line" (a flattened or binary-ish paste): read it in windows
+            # around each needle, so no regex runs over the whole line once per signature.
+            line_start = max(line_start, m.start() - _WINDOW_BEFORE)
+            window_end = min(line_end, m.end() + _WINDOW_AFTER)
+        low_line = low[line_start:window_end]
         # Which signatures can match: those woken by the needles a search reports on this line
         # (a needle it skips is inside or overlaps one it reports, which wakes it too).
         woken: set[int] = set()
         for n in find_all(low_line):
             woken.update(table.wakes[n])
-        line = text[line_start:line_end]
+        line = text[line_start:window_end]
         retired = False
         for i in sorted(woken & live):
             sig = table.sigs[i]
@@ -281,6 +290,9 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
                 break
             needles = frozenset(n for i in live for n in table.sigs[i].needs)
             search, find_all = literals.finder(needles).search, literals.finder(needles).findall
+        if window_end < line_end:
+            pos = window_end  # the rest of the same long line
+            continue
         lineno += 1 if line_end < len(low) else 0
         pos = line_end + 1
     return hits
