@@ -27,6 +27,7 @@ _COMMANDS: dict[tuple[str, ...], str] = {
     ("report",): "report",
     ("replay",): "replay",
     ("purge",): "purge",
+    ("train",): "train",
 }
 
 
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("-c", "--config", default="farmhand.yaml", help="config file")
     pg.add_argument("--user", required=True, help="the person's user id (forum or Discord)")
     pg.set_defaults(cmd=("purge",))
+
+    t = sub.add_parser("train", help="fit the matcher model from the labelled data (needs the train extra)")
+    t.add_argument("--out", default=None, help="model file to write (default: the shipped knowledge model)")
+    t.add_argument(
+        "--with-labels", action="append", default=None, metavar="FILE", help="extra labelled JSONL (repeatable)"
+    )
+    t.set_defaults(cmd=("train",))
     return p
 
 

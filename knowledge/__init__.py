@@ -12,11 +12,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from knowledge import gate_model
+from knowledge import scorer
 from knowledge.check import check, check_located
-from knowledge.gate_model import GateModel
 from knowledge.loader import MAX_ANSWER_CHARS, read_entries
-from knowledge.matcher import DEFAULT_THRESHOLD, Matcher
+from knowledge.matcher import Matcher
 from knowledge.model import Entry, KnowledgeError, Link, Match
 from knowledge.text import normalize
 
@@ -39,12 +38,12 @@ class KnowledgeBase:
     """A validated set of entries and the matcher built over them."""
 
     def __init__(
-        self, entries: tuple[Entry, ...], threshold: float = DEFAULT_THRESHOLD, gate: GateModel | None = None
+        self, entries: tuple[Entry, ...], threshold: float | None = None, model: scorer.Model | None = None
     ) -> None:
         self.entries = entries
-        self.threshold = threshold
         self._by_id = {e.id: e for e in entries}
-        self._matcher = Matcher(entries, threshold, gate)
+        self._matcher = Matcher(entries, threshold, model)
+        self.threshold = self._matcher.threshold  # the model's own unless given
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, or None."""
@@ -67,11 +66,12 @@ class KnowledgeBase:
         return hits[:limit]
 
 
-def load(directory: str | Path | None = None) -> KnowledgeBase:
+def load(directory: str | Path | None = None, model_path: str | Path | None = None) -> KnowledgeBase:
     """Load and validate a KB directory (default: the bundled entries).
 
     Raises KnowledgeError("file:line: message") on any problem, so a broken KB stops
-    start-up instead of failing at the first question.
+    start-up instead of failing at the first question. `model_path` is a model written by
+    `farmhand train` (the shipped one when None).
     """
     located, problems = read_entries(directory)
     problems += check_located(located)
@@ -81,10 +81,10 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
         )
         raise KnowledgeError(problems[0] + more)
     try:
-        gate = gate_model.default_model()
-    except ValueError as exc:  # a broken weights file stops start-up too
+        model = scorer.default_model(None if model_path is None else str(model_path))
+    except ValueError as exc:  # a broken model file stops start-up too
         raise KnowledgeError(str(exc).splitlines()[0]) from None
-    return KnowledgeBase(tuple(item.entry for item in located), gate=gate)
+    return KnowledgeBase(tuple(item.entry for item in located), model=model)
 
 
 @lru_cache(maxsize=1)

@@ -48,6 +48,8 @@ class Match:
     score: float
     candidate: str | None = None
     reasons: tuple[str, ...] = ()
+    # "sure" (may auto-reply), "unsure" (the abstain band: silent, shown to moderators), "off".
+    band: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,5 +57,6 @@ class Match:
             "entry": self.entry,
             "score": round(self.score, 4),
             "candidate": self.candidate,
+            "band": self.band or ("sure" if self.on_topic else "off"),
             "reasons": list(self.reasons),
         }

@@ -35,15 +35,17 @@ def main(args: argparse.Namespace) -> int:
             "score": round(m.score, 4),
             "reply": reply,
             "candidate": m.candidate,
+            "band": m.to_dict()["band"],
             "reasons": list(m.reasons),
         }
         print(json.dumps(out, ensure_ascii=False))
         return 0
     if m.on_topic:
-        print(f"on topic: yes, entry {m.entry} (score {m.score:.2f})")
+        print(f"on topic: yes, entry {m.entry} (p {m.score:.2f}, band sure)")
     else:
         hint = f"; closest entry for an explicit call: {m.candidate}" if m.candidate else ""
-        print(f"on topic: no (score {m.score:.2f}, threshold {kb.threshold}){hint}")
+        band = m.to_dict()["band"]
+        print(f"on topic: no (p {m.score:.2f}, band {band}, threshold {kb.threshold}){hint}")
     for reason in m.reasons:
         print(f"  - {reason}")
     if reply:

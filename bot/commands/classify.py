@@ -60,7 +60,14 @@ def classify(lines: Iterator[bytes], out: IO[str]) -> int:
             }
         else:
             m = kb.match(text)
-            row = {"id": post_id, "on_topic": m.on_topic, "entry": m.entry, "score": round(m.score, 4)}
+            row = {
+                "id": post_id,
+                "on_topic": m.on_topic,
+                "entry": m.entry,
+                "score": round(m.score, 4),
+                "band": m.band or ("sure" if m.on_topic else "off"),
+                "why": [r for r in m.reasons if r.startswith(("veto:", "feature "))][:3],
+            }
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return broken
 

@@ -58,7 +58,15 @@ def test_classify_keeps_order_and_broken_lines(tmp_path, capsys):
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines()]
     assert len(rows) == 7
-    assert rows[0] == {"id": "a", "on_topic": True, "entry": "vm-farming", "score": rows[0]["score"]}
+    assert rows[0] == {
+        "id": "a",
+        "on_topic": True,
+        "entry": "vm-farming",
+        "score": rows[0]["score"],
+        "band": "sure",  # DESIGN.md: the model's band, and why (top features or a veto)
+        "why": rows[0]["why"],
+    }
+    assert rows[0]["why"] and rows[5]["band"] == "off"
     assert [r.get("error") is not None for r in rows] == [False, True, True, True, True, False, True]
     assert rows[3]["id"] == 7
     assert rows[5]["id"] == "b" and rows[5]["on_topic"] is False

@@ -1,0 +1,205 @@
+"""The matcher model's features, as a pure function of a post's text (no numpy, no sklearn).
+
+    features(text) -> {name: value}
+
+Text is normalised first (`normalize`: control characters blanked, lower case, accents
+folded, digits collapsed to 0, CJK runs spaced), then split into words. A post contributes:
+
+- ``w|word``      word unigrams
+- ``b|w1 w2``     word bigrams
+- ``c|gram``      character 3- to 5-grams inside each word padded as ``<word>`` (typos,
+                  slang, inflections, languages the data barely covers)
+- ``s|name``      a handful of rule signals (`SIGNALS`): a "not for farming" clause, a
+                  support-case wording, another project's node, an off-topic marker...
+
+The words of the title (the first line) count twice: that is where a post asks. Every
+count is divided by sqrt(number of words), so a long post does not saturate the model.
+The whole post is read up to `MAX_WORDS` words (pastes longer than that add nothing).
+
+Because a word's unigram and character grams depend on that word alone, a scorer can cache
+one weight per distinct word (`word_features`); see `knowledge/scorer.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from itertools import pairwise
+
+from knowledge import signals
+from knowledge.cues import Scanner
+
+MAX_CHARS = 40_000
+MAX_WORDS = 2_000
+TITLE_WEIGHT = 2  # the title's words count this many times
+CHAR_MIN, CHAR_MAX = 3, 5
+_WORD = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+_DIGITS = re.compile(r"\d+")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_SPACE = re.compile(r"[ \t\r\f\v]+")
+
+# --- rule signals -------------------------------------------------------------------------
+# Each is one compiled pattern over normalised text. They are features (the model weighs
+# them); the few that are certain enough to decide alone are the vetoes in matcher.py.
+
+# The writer's own intent: "(it's / this is / just) not for farming", "I'm not trying to farm",
+# "no plans to farm". Tied to the clause ("VMs -> no farming?" asks, it does not say so).
+NOT_FOR_FARMING = re.compile(
+    r"\bnot (?:for|meant for|intended for|about) (?:farming|earning|rewards|production)\b"
+    r"|\b(?:just|only|purely) (?:for|to) \w+(?: \w+)?,? (?:and )?not (?:for )?(?:farming|earning)\b"
+    r"|\b(?:i'?m|im|i am|we'?re|we are) not (?:trying|looking|planning|going|gonna|here|interested)"
+    r" (?:to |in )?(?:farm|earn)\w*"
+    r"|\bno (?:plans?|intention|interest) (?:to|of|in) (?:farm|earn)\w*"
+    r"|\bi (?:don'?t|do not|dont) (?:want|plan|intend) to (?:farm|earn)\b"
+)
+# A node shown as virtualized, and a claim that it is real hardware: the support case.
+SHOWN_VIRTUAL = re.compile(
+    r"(?:virtuali[sz]ed|virtualisiert|virtual)\W{0,4}(?:yes|true|=\s*(?:true|yes|1))"
+    r"|\b(?:says?|saying|shows?|showing|shown|flag(?:ged|s)?|marked|detect(?:ed|s)|reports?|reporting|listed"
+    r"|seen|registered|display(?:s|ed)?|thinks?|claims?|labell?ed|tagged|appears?)\b (?:\w+ ){0,3}"
+    r"(?:as )?(?:a |an |being )?(?:vm|virtual\w*|hypervisor)\b|\bvirt-what\b.{0,40}\b(?:wrong|false)"
+)
+REAL_HARDWARE = re.compile(
+    r"\bbare[- ]?metal\b|\bphysical\b|\breal (?:hardware|server|machine|box|dell|hp|hpe|supermicro|lenovo"
+    r"|computer|pc|metal|iron|node)\b|\bactual (?:hardware|server|machine|box)\b|\bnot (?:a |in a |on a )?vm\b"
+    r"|\bno vm\b|\bnever (?:used|ran|run|installed) (?:a |any )?(?:vm|hypervisor|virtual)|\bno hypervisor\b"
+    r"|\bdedicated hardware\b|\bfalse positive\b|\bmis-?(?:flagged|detected)\b|\bwrongly\b|\bby mistake\b"
+)
+# Another project's node (a named project, or "<Name> node" with no ThreeFold word).
+OTHER_PROJECT = re.compile(
+    r"\b(?:presearch|flux(?:node)?|helium|storj|filecoin|golem|akash|mysterium|nym|pi network|pi node"
+    r"|masternodes?|solana|ethereum|eth2?|bitcoin|lightning|chia|dusk|koii|grass|aleo|nosana|theta|ankr"
+    r"|sia(?:coin)?|arweave|livepeer|polkadot validator|cosmos validator|avalanche|massa|shardeum"
+    r"|subspace|autonomys|iotex|streamr|titan|meson|deeper|myst|xx network|elrond|hedera)\b"
+)
+THREEFOLD = re.compile(
+    r"\b(?:threefold|three fold|tft|tfgrid|tf grid|tfchain|zos|zero[- ]?os|0-os|3-?nodes?|farmerbot|grid)\b"
+)
+SUPPORT_WORDS = re.compile(r"\b(?:help|support|fix|wrong|bug|issue|why does it say|mistake|error)\b")
+HOSTING_ON_NODE = re.compile(
+    r"\b(?:deploy\w*|host\w*|rent\w*|reserv\w*|spin(?:ning)? up|create|launch\w*) (?:\w+ ){0,3}"
+    r"(?:vms?|virtual machines?|workloads?)\b (?:\w+ ){0,3}(?:on|in|from) (?:the |my |a )?(?:grid|node|3node|farm)"
+)
+_NEGATION = re.compile(r"\b(?:not|no|never|without|n't|dont|don't|isnt|isn't|aint|nicht|pas|nao|non|kein\w*)\b")
+
+SIGNALS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("not-for-farming", lambda t: NOT_FOR_FARMING.search(t) is not None),
+    ("shown-virtual", lambda t: SHOWN_VIRTUAL.search(t) is not None),
+    (
+        "shown-virtual+real-hardware",
+        lambda t: SHOWN_VIRTUAL.search(t) is not None and REAL_HARDWARE.search(t) is not None,
+    ),
+    ("other-project", lambda t: OTHER_PROJECT.search(t) is not None),
+    (
+        "other-project-no-threefold",
+        lambda t: OTHER_PROJECT.search(t) is not None and THREEFOLD.search(t) is None,
+    ),
+    ("no-threefold-word", lambda t: THREEFOLD.search(t) is None),
+    ("passing-mention", lambda t: signals.PASSING_MENTION.search(t) is not None),
+    ("leaving-farming", lambda t: any(w in t for w in signals.LEAVING_WORDS) and bool(signals.LEAVING.search(t))),
+    ("hosting-vms-on-node", lambda t: HOSTING_ON_NODE.search(t) is not None),
+    ("negation", lambda t: _NEGATION.search(t) is not None),
+    ("support-words", lambda t: SUPPORT_WORDS.search(t) is not None),
+    ("question-mark", lambda t: "?" in t),
+)
+# The hand-written cue groups, as features: each cue present is ``k|group:name``, and the
+# conjunctions the old rules were built on are ``x|...`` (a linear model cannot AND by itself).
+_GROUPS = ("virt", "farm", "why", "lookalike", "flagged")
+_MAIN = Scanner((signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED))
+_COMBO = Scanner((signals.COMBO, signals.SUBJECT))
+SIGNAL_WEIGHT = 1.0  # a signal is worth one word of a one-word post (then / sqrt(words))
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents folded, control characters blanked (what the rule signals read)."""
+    text = _CONTROL.sub(" ", text[:MAX_CHARS])
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = _CJK_RUN.sub(r" \g<0> ", text)
+    return _SPACE.sub(" ", text.lower())
+
+
+def tokens(norm: str) -> list[str]:
+    """The words the model reads (digits collapsed to 0), title words repeated TITLE_WEIGHT
+    times, at most MAX_WORDS."""
+    first, _, rest = _DIGITS.sub("0", norm).strip().partition("\n")
+    title = _WORD.findall(first)
+    body = _WORD.findall(rest)
+    if not body:  # a chat message is all title: nothing to emphasise
+        return title[:MAX_WORDS]
+    return (title * TITLE_WEIGHT + body)[:MAX_WORDS]
+
+
+def bigrams(words: list[str]) -> list[str]:
+    """Adjacent word pairs, as feature names."""
+    return [f"b|{a} {b}" for a, b in pairwise(words)]
+
+
+def char_grams(word: str) -> list[str]:
+    """Character 3- to 5-grams of one word padded as <word>, with repeats."""
+    padded = f"<{word}>"
+    n = len(padded)
+    return [padded[i : i + k] for k in range(CHAR_MIN, CHAR_MAX + 1) for i in range(n - k + 1)]
+
+
+def word_features(word: str) -> list[str]:
+    """Every feature one word contributes by itself: its unigram and its character grams."""
+    return ["w|" + word, *("c|" + g for g in char_grams(word))]
+
+
+def signal_names(norm: str) -> list[str]:
+    """The rule signals present in normalised text."""
+    flat = norm.replace("\n", " ")
+    return ["s|" + name for name, test in SIGNALS if test(flat)]
+
+
+def features(text: str) -> dict[str, float]:
+    """The sparse feature vector of a post (training; the scorer computes the same sum faster)."""
+    norm = normalize(text)
+    ws = tokens(norm)
+    out: dict[str, float] = {}
+    if ws:
+        scale = 1.0 / math.sqrt(len(ws))
+        for w in ws:
+            for f in word_features(w):
+                out[f] = out.get(f, 0.0) + scale
+        for f in bigrams(ws):
+            out[f] = out.get(f, 0.0) + scale
+    scale = 1.0 / math.sqrt(max(len(ws), 1))
+    for name in signal_names(norm) + cue_names(norm):
+        out[name] = SIGNAL_WEIGHT * scale
+    return out
+
+
+def cue_names(norm: str) -> list[str]:
+    """The cue features of normalised text (``k|group:cue`` and the ``x|`` conjunctions)."""
+    flat = norm.replace("\n", " ")
+    hits = _MAIN.scan(flat)
+    out = [f"k|{g}:{n}" for g, h in zip(_GROUPS, hits, strict=True) for n in h.names]
+    virt, farm, _why, look, flagged = (h.weight > 0 for h in hits)
+    if virt and farm:
+        out.append("x|virt&farm")
+        combo, subject = _COMBO.scan(flat)
+        out += [f"x|combo:{n}" for n in combo.names] + [f"x|subject:{n}" for n in subject.names]
+        if not look:
+            out.append("x|virt&farm&!lookalike")
+    if flagged and not virt:
+        out.append("x|flagged&!virt")
+    return out
+
+
+def spec() -> dict:
+    """The feature settings a model was trained with (a model file of another spec is refused)."""
+    return {
+        "version": 1,
+        "max_chars": MAX_CHARS,
+        "max_words": MAX_WORDS,
+        "title_weight": TITLE_WEIGHT,
+        "char": [CHAR_MIN, CHAR_MAX],
+        "signals": [name for name, _ in SIGNALS],
+        "cues": "signals",
+        "scale": "sqrt_words",
+    }

@@ -1,0 +1,67 @@
+"""The rules that decide alone, beside the model: high-precision vetoes, each with its reason.
+
+A veto only ever silences an auto-reply (an explicit call still gets the best entry); none
+of them can make the bot speak, and no list of platforms decides recall. Each is tied to
+the clause it reads:
+
+- the post says the VM is NOT for farming ("just a dev VM, not for farming");
+- the support case: a node SHOWN as virtualized that the writer says is real hardware
+  ("my node says virtualized but it's a real dell r720") goes to `wrongly-flagged`;
+- another project named as the subject and no ThreeFold word at all ("my Presearch node
+  on a VPS").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.features import NOT_FOR_FARMING, OTHER_PROJECT, SHOWN_VIRTUAL
+
+WRONGLY_FLAGGED = "wrongly-flagged"
+
+# A real-machine claim about this box ("but it's a real dell", "it is bare metal").
+REAL_CLAIM = re.compile(
+    r"\b(?:it'?s|its|it is|is|on|a|running on|runs on) (?:a |an |actually |really |definitely |100% )?"
+    r"(?:real|physical|actual) (?:\w+ ){0,2}?(?:hardware|server|machine|box|dell|hp|hpe|supermicro|lenovo|pc"
+    r"|computer|iron|metal|r\d+\w*)\b"
+    r"|\b(?:it'?s|its|it is|is|runs? on|running on|installed on) (?:on )?(?:pure |plain |real )?bare[- ]?metal\b"
+    r"|\bnever (?:used|ran|run|installed|touched) (?:a |any )?(?:vm|hypervisor|virtuali[sz]ation)"
+    r"|\bno (?:vm|hypervisor)s? (?:at all|anywhere|involved|on it)\b|\bnot (?:a|in a|on a) vm\b"
+)
+# The node's host named as a virtual one: then "shown as virtualized" is simply true.
+VM_HOST = re.compile(
+    r"\b(?:vms?|vps|kvm|qemu|proxmox|esxi|vmware|hyper-?v|virtualbox|xen|xcp-?ng|lxc|docker|container|guest"
+    r"|cloud|unraid|truenas)\b"
+)
+THREEFOLD = re.compile(
+    r"\b(?:threefold|three fold|tft?|tfgrid|tf grid|tfchain|zos|zero[- ]?os|0-os|3-?nodes?|farm\w*|grid"
+    r"|minting)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    reason: str
+    candidate: str | None = None  # the entry an explicit call should get instead, if any
+
+
+def veto(norm: str) -> Veto | None:
+    """The first veto that applies to normalised text (`features.normalize`), or None."""
+    flat = norm.replace("\n", " ")
+    shown = SHOWN_VIRTUAL.search(flat)
+    claim = REAL_CLAIM.search(flat) if shown else None
+    if shown and claim:
+        # the words of the claim and of the flag themselves ("never used a VM") name no host
+        rest = flat
+        for m in sorted((shown, claim), key=lambda m: -m.start()):
+            rest = rest[: m.start()] + " " + rest[m.end() :]
+        if not VM_HOST.search(rest):
+            return Veto("veto: a real machine shown as virtualized is a support case", WRONGLY_FLAGGED)
+    m = NOT_FOR_FARMING.search(flat)
+    if m:
+        return Veto(f"veto: says it is not for farming ({m.group().strip()!r})")
+    m = OTHER_PROJECT.search(flat)
+    if m and not THREEFOLD.search(flat):
+        return Veto(f"veto: another project's node ({m.group()!r}) and no ThreeFold word")
+    return None
