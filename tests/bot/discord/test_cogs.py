@@ -250,19 +250,19 @@ async def test_baremetal_autocomplete_offers_entry_titles(cmds, bot, kb):
     assert "rented-servers" in [c.value for c in choices]
 
 
-async def test_analyze_defers_ephemeral_then_one_followup(cmds, bot):
+async def test_analyze_defers_ephemeral_then_edits_the_deferred_response(cmds, bot):
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze.callback(cmds, inter, file=None, text=" ".join(QEMU_DMIDECODE.split()))
     inter.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
-    inter.followup.send.assert_awaited_once()
-    kwargs = inter.followup.send.await_args.kwargs
-    assert kwargs["ephemeral"] is True and kwargs["embed"].title.startswith("Verdict:")
+    inter.edit_original_response.assert_awaited_once()
+    inter.followup.send.assert_not_awaited()  # a first follow-up would edit the loading message (deprecated)
+    assert inter.edit_original_response.await_args.kwargs["embed"].title.startswith("Verdict:")
 
 
 async def test_analyze_with_nothing_says_what_to_send(cmds, bot):
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze.callback(cmds, inter, file=None, text=None)
-    assert NOTHING_TO_ANALYZE in inter.followup.send.await_args.args[0]
+    assert NOTHING_TO_ANALYZE in inter.edit_original_response.await_args.kwargs["content"]
 
 
 async def test_explain_context_menu_is_for_moderators_only(cmds, bot):
@@ -277,7 +277,7 @@ async def test_explain_context_menu_is_for_moderators_only(cmds, bot):
     await cmds.explain_message(mod, target)
     mod.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
     assert channel.send.await_args.kwargs["reference"].message_id == target.id
-    assert "Posted" in mod.followup.send.await_args.args[0]
+    assert "Posted" in mod.edit_original_response.await_args.kwargs["content"]
 
 
 async def test_analyze_context_menu_reads_the_message(cmds, bot):
@@ -288,7 +288,7 @@ async def test_analyze_context_menu_reads_the_message(cmds, bot):
     )
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze_message(inter, target)
-    assert inter.followup.send.await_args.kwargs["embed"].title == "Verdict: Virtual machine"
+    assert inter.edit_original_response.await_args.kwargs["embed"].title == "Verdict: Virtual machine"
 
 
 async def test_context_menus_are_added_in_cog_load(cmds, bot):

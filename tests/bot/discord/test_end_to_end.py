@@ -141,17 +141,20 @@ async def test_end_to_end_against_fake_discord(tmp_path, engine, store, health):
         assert any(f["name"] == "Evidence" for f in embed["fields"])
         assert "4c4c4544-0042" not in str(dm.body), "the UUID is masked"
 
-        # 6. /analyze with a pasted dump whose newlines an old client flattened: ephemeral defer + one follow-up
+        # 6. /analyze with a pasted dump whose newlines an old client flattened: ephemeral defer, then
+        # the deferred response edited (not a first follow-up, which Discord deprecated)
         flat = " ".join(QEMU_DMIDECODE.split())
         inter = fake.interaction("analyze", ALICE, options=[{"name": "text", "type": 3, "value": flat}])
         await fake.dispatch("INTERACTION_CREATE", inter)
         writes = await fake.wait_for_writes(5)
         callback = next(w for w in writes if w.path.startswith(f"/interactions/{inter['id']}/"))
         assert callback.body["type"] == 5 and callback.body["data"]["flags"] & 64
-        followups = [w for w in writes if w.path == f"/webhooks/{APP_ID}/{inter['token']}"]
-        assert len(followups) == 1
-        assert followups[0].body["flags"] & 64
-        assert followups[0].body["embeds"][0]["title"].startswith("Verdict: ")
+        webhook = f"/webhooks/{APP_ID}/{inter['token']}"
+        assert [w for w in writes if w.path == webhook] == [], "no follow-up for a one-message answer"
+        (edit,) = [w for w in writes if w.path == f"{webhook}/messages/@original"]
+        assert edit.method == "PATCH"
+        assert edit.body["embeds"][0]["title"].startswith("Verdict: ")
+        assert fake.followups_edited_loading == [] and fake.refused == []
 
         # 7. /baremetal: a member gets it ephemeral; a moderator posts it publicly, addressing a user unpinged
         before = len(fake.posts())
