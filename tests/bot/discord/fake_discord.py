@@ -133,6 +133,7 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}  # every message by id, to serve GET
         self.channels: dict[int, dict[str, Any]] = {}
         self.attachments: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # attachment keys the bot fetched
         self._ids = itertools.count(950_000_000_000_000_000)
         self._seq = 0
         self._sent: list[dict[str, Any]] = []  # dispatches, for RESUME replays
@@ -219,9 +220,10 @@ class FakeDiscord:
         return data
 
     def add_attachment(
-        self, filename: str, content: bytes, content_type: str = "text/plain"
+        self, filename: str, content: bytes, content_type: str = "text/plain", *, size: int | None = None
     ) -> dict[str, Any]:
-        """Host a file and return the attachment object that points at it."""
+        """Host a file and return the attachment object that points at it (`size`: the size Discord
+        announces, when a test wants a big file without hosting it)."""
         aid = self.next_id()
         key = f"{aid}-{filename}"
         self.attachments[key] = content
@@ -229,7 +231,7 @@ class FakeDiscord:
         return {
             "id": str(aid),
             "filename": filename,
-            "size": len(content),
+            "size": len(content) if size is None else size,
             "url": url,
             "proxy_url": url,
             "content_type": content_type,
@@ -459,6 +461,7 @@ class FakeDiscord:
     # -- REST ----------------------------------------------------------------------------------
 
     async def _attachment(self, request: web.Request) -> web.Response:
+        self.downloads.append(request.match_info["key"])
         data = self.attachments.get(request.match_info["key"])
         if data is None:
             raise web.HTTPNotFound()

@@ -269,7 +269,6 @@ async def test_dm_with_attached_dump_gets_a_verdict_embed(dms, deps):
 @pytest.mark.parametrize(
     ("att", "problem"),
     [
-        (h.mock_attachment("big.log", b"x", size=10 * 1024 * 1024), "limit"),
         (h.mock_attachment("photo.png", b"\x89PNG"), ".txt or .log"),
         (h.mock_attachment("dump.txt", b"\x00\x01\x02binary\x00" * 50), "dump.txt"),
     ],
@@ -279,6 +278,30 @@ async def test_dm_with_unreadable_attachment_gets_a_clear_line(dms, att, problem
     await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
     first = channel.send.await_args_list[0].args[0]
     assert "could not read" in first and problem in first
+
+
+@pytest.mark.parametrize("name", ["big.log", "dmidecode.txt", "lscpu"])
+async def test_dm_with_an_oversized_text_file_gets_one_line_with_the_limit_and_how_to_trim(dms, deps, name):
+    channel = h.mock_dm_channel()
+    att = h.mock_attachment(name, b"x", size=10 * 1024 * 1024)
+    await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
+    channel.send.assert_awaited_once()
+    (line,) = channel.send.await_args.args[0].splitlines()
+    assert f"`{name}` is 10 MiB" in line and "64 KiB limit" in line
+    assert "`sudo dmidecode -t system`" in line and "`lscpu`" in line
+    assert "embed" not in channel.send.await_args.kwargs
+    att.read.assert_not_awaited()  # the size check comes before any download
+
+
+async def test_dm_with_an_oversized_file_and_a_question_gets_the_line_and_the_answer(dms):
+    channel = h.mock_dm_channel()
+    att = h.mock_attachment("big.log", b"x", size=10 * 1024 * 1024)
+    await dms.on_message(
+        h.mock_message(channel=channel, author=h.mock_user(), content=QUESTION, attachments=[att])
+    )
+    text = "\n".join(c.args[0] for c in channel.send.await_args_list)
+    assert "`sudo dmidecode -t system`" in text and ("Zero OS" in text or "ZOS" in text)
+    att.read.assert_not_awaited()
 
 
 async def test_dm_question_gets_an_answer_and_stop_opts_out(dms, deps):

@@ -219,6 +219,25 @@ async def test_a_second_asker_of_the_same_question_gets_a_jump_link_to_the_answe
         assert fake.refused == []
 
 
+async def test_an_oversized_dm_attachment_gets_one_line_and_is_never_downloaded(
+    tmp_path, engine, store, health
+):
+    async with running_fake() as fake, _bot(fake, tmp_path, engine, store, health):
+        await _until(lambda: _connected(health))
+        dm_channel = fake.next_id()
+        fake.channels[dm_channel] = {"id": str(dm_channel), "type": 1, "recipients": [ALICE]}
+        att = fake.add_attachment("dmesg.log", b"[    0.000000] Linux version", size=8 * 1024 * 1024)
+        await fake.dispatch(
+            "MESSAGE_CREATE", fake.message(dm_channel, ALICE, "", guild=False, attachments=[att])
+        )
+        (reply,) = await fake.wait_for_writes(1)
+        await asyncio.sleep(0.1)
+        assert len(fake.posts()) == 1
+        (line,) = reply.body["content"].splitlines()
+        assert "`dmesg.log` is 8 MiB, over my 1 MiB limit" in line and "`sudo dmidecode -t system`" in line
+        assert fake.downloads == []
+
+
 async def test_commands_are_synced_once_across_restarts(tmp_path, engine, store, health):
     async with running_fake() as fake:
         for _ in range(2):
