@@ -120,8 +120,17 @@ def _json(data: Any, status: int = 200) -> web.Response:
 class FakeDiscord:
     """The fake: start() it, connect a bot to `api_base`, then `dispatch()` events and read `writes`."""
 
-    def __init__(self, *, refuse_intents: bool = False, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        *,
+        refuse_intents: bool = False,
+        token: str = TOKEN,
+        unavailable: int = 0,
+        close_identify: int = 0,
+    ) -> None:
         self.token = token
+        self.unavailable = unavailable  # answer this many REST calls with 503, like an outage
+        self.close_identify = close_identify  # close this many IDENTIFYs with 4000 (resumable), like a hiccup
         self.refuse_intents = refuse_intents  # close with 4014 like Discord when Message Content is off
         self.writes: list[Write] = []
         self.identify_payloads: list[dict[str, Any]] = []
@@ -136,6 +145,7 @@ class FakeDiscord:
         self.downloads: list[str] = []  # attachment keys the bot fetched
         self._ids = itertools.count(950_000_000_000_000_000)
         self._seq = 0
+        self._sessions = 0  # READYs sent
         self._sent: list[dict[str, Any]] = []  # dispatches, for RESUME replays
         self._ws: web.WebSocketResponse | None = None
         self._runner: web.AppRunner | None = None
@@ -172,15 +182,15 @@ class FakeDiscord:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1, port 0."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1, on `port` (0: any free one)."""
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{key}", self._attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -428,6 +438,9 @@ class FakeDiscord:
                 await self._identify(ws, d)
             elif op == 6:
                 self.resumes.append(d)
+                if not self._sessions:  # no READY ever sent: nothing to resume, like Discord
+                    await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+                    continue
                 for old in getattr(self, "_replay", []):
                     await self.dispatch(old["t"], old["d"])
                 await self.dispatch("RESUMED", {})
@@ -436,6 +449,10 @@ class FakeDiscord:
 
     async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> None:
         self.identify_payloads.append(d)
+        if self.close_identify > 0:
+            self.close_identify -= 1
+            await ws.close(code=4000, message=b"Unknown error.")
+            return
         if d.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return
@@ -455,6 +472,7 @@ class FakeDiscord:
                 "relationships": [],
             },
         )
+        self._sessions += 1
         await self.dispatch("GUILD_CREATE", self._guild())
         self.ready.set()
 
@@ -479,6 +497,9 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return _json({"message": "503: Service Unavailable", "code": 0}, status=503)
         # Interaction callbacks and webhook follow-ups authenticate by the token in the URL.
         needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
