@@ -131,6 +131,7 @@ class FakeDiscord:
         self.token = token
         self.unavailable = unavailable  # answer this many REST calls with 503, like an outage
         self.close_identify = close_identify  # close this many IDENTIFYs with 4000 (resumable), like a hiccup
+        self.gateway_token = token  # the gateway closes with 4004 for any other token
         self.refuse_intents = refuse_intents  # close with 4014 like Discord when Message Content is off
         self.writes: list[Write] = []
         self.identify_payloads: list[dict[str, Any]] = []
@@ -453,7 +454,7 @@ class FakeDiscord:
             self.close_identify -= 1
             await ws.close(code=4000, message=b"Unknown error.")
             return
-        if d.get("token") != self.token:
+        if d.get("token") != self.gateway_token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return
         if self.refuse_intents and d.get("intents", 0) & (1 << 15):

@@ -125,6 +125,15 @@ async def test_a_refused_token_still_exits_with_one_line_without_retrying(tmp_pa
         assert [w for w in fake.writes] == []
 
 
+async def test_a_token_the_gateway_refuses_4004_exits_with_one_line(tmp_path, engine, store, health):
+    async with running_fake() as fake:
+        fake.gateway_token = "revoked meanwhile"
+        with pytest.raises(DiscordStartupError, match="FARMHAND_DISCORD_TOKEN"):
+            async with _bot(_config(fake, tmp_path), engine, store, health) as task:
+                await asyncio.wait_for(asyncio.shield(task), 10)
+        assert len(fake.identify_payloads) == 1, "not retried"
+
+
 def test_discord_py_reconnect_tracebacks_become_one_line_per_outage(caplog):
     from bot.discord.service import _quiet_discord_logs
 
