@@ -45,7 +45,11 @@ class DiscordConfig:
     api_base: str = DEFAULT_DISCORD_API
     moderator_roles: tuple[int, ...] = ()  # may post /baremetal publicly, besides Manage Messages
     helper_roles: tuple[int, ...] = ()  # trusted helpers: their answer in a thread silences the bot
-    cooldown_seconds: float = 60.0  # per watched text channel (per post in a forum), between auto-replies
+    cooldown_seconds: float = 60.0  # per watched channel: the same entry again within this is a jump link
+    asker_max_replies: int = (
+        3  # flood protection: auto-replies per asker per asker_window_seconds (0: no limit)
+    )
+    asker_window_seconds: float = 300.0
     answer_staff: bool = False
     max_attachment_bytes: int = 1024 * 1024
 
@@ -90,6 +94,8 @@ _DISCORD_KEYS = {
     "moderator_roles",
     "helper_roles",
     "cooldown_seconds",
+    "asker_max_replies",
+    "asker_window_seconds",
     "answer_staff",
     "max_attachment_bytes",
 }
@@ -228,6 +234,10 @@ def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
         moderator_roles=_ids(sec.get("moderator_roles"), source, "discord.moderator_roles"),
         helper_roles=_ids(sec.get("helper_roles"), source, "discord.helper_roles"),
         cooldown_seconds=_number(sec.get("cooldown_seconds", 60), source, "discord.cooldown_seconds"),
+        asker_max_replies=_int(sec.get("asker_max_replies", 3), source, "discord.asker_max_replies"),
+        asker_window_seconds=_number(
+            sec.get("asker_window_seconds", 300), source, "discord.asker_window_seconds"
+        ),
         answer_staff=_bool(sec.get("answer_staff", False), source, "discord.answer_staff"),
         max_attachment_bytes=_int(
             sec.get("max_attachment_bytes", 1024 * 1024), source, "discord.max_attachment_bytes", 1

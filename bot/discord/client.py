@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -42,10 +43,17 @@ class FarmhandBot(commands.Bot):
     """A `commands.Bot` whose every message pings nobody, with farmhand's cogs."""
 
     def __init__(
-        self, deps: Deps, *, recovery_spacing: float = DEFAULT_SPACING_SECONDS, **options: Any
+        self,
+        deps: Deps,
+        *,
+        recovery_spacing: float = DEFAULT_SPACING_SECONDS,
+        on_connected: Callable[[], None] | None = None,
+        **options: Any,
     ) -> None:
         # Claims made before this moment belong to an earlier process: only those are recovered.
         self.started_at = time.time()
+        self.connected_once = False  # READY seen: later failures are not start-up failures
+        self._on_connected = on_connected
         self.recovery_spacing = recovery_spacing
         self.recovery: ClaimRecovery | None = None
         self._recovery_task: asyncio.Task[Any] | None = None
@@ -76,6 +84,9 @@ class FarmhandBot(commands.Bot):
         """No prefix commands: the cogs' listeners do the work."""
 
     async def on_ready(self) -> None:
+        self.connected_once = True
+        if self._on_connected is not None:
+            self._on_connected()
         self.deps.health.ok(PLATFORM)
         # READY comes again after every new session (not after a RESUME); recover once.
         if self._recovery_task is None and self.recovery is not None:
@@ -97,6 +108,8 @@ class FarmhandBot(commands.Bot):
         await super().close()
 
     async def on_resumed(self) -> None:
+        if self._on_connected is not None:
+            self._on_connected()
         self.deps.health.ok(PLATFORM)
 
     async def on_disconnect(self) -> None:

@@ -89,20 +89,65 @@ async def send_reply(
     return sent
 
 
-class Cooldown:
-    """Per-channel cooldown between auto-replies (monotonic clock, in memory)."""
+class AskerLimit:
+    """Flood protection per asker: at most `max_replies` auto-replies per `window` seconds (in memory).
+
+    `take()` before replying, `give_back()` when nothing was sent, so a failed send never
+    counts against the asker. `max_replies` 0 means no limit.
+    """
+
+    def __init__(self, max_replies: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_replies = max_replies
+        self.window = window
+        self._clock = clock
+        self._times: dict[int, list[float]] = {}
+
+    def _recent(self, asker: int) -> list[float]:
+        now = self._clock()
+        times = [t for t in self._times.get(asker, []) if now - t < self.window]
+        self._times[asker] = times
+        return times
+
+    def allows(self, asker: int) -> bool:
+        """Whether one more auto-reply to `asker` stays within the limit."""
+        return self.max_replies <= 0 or len(self._recent(asker)) < self.max_replies
+
+    def take(self, asker: int) -> float:
+        """Count one reply to `asker` now; returns the stamp for `give_back`."""
+        stamp = self._clock()
+        self._recent(asker).append(stamp)
+        return stamp
+
+    def give_back(self, asker: int, stamp: float) -> None:
+        """Undo a `take` whose reply was not sent."""
+        times = self._times.get(asker, [])
+        if stamp in times:
+            times.remove(stamp)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedAnswer:
+    """A full auto-answer: which entry, where to jump to it, when (monotonic)."""
+
+    entry_id: str
+    jump_url: str
+    at: float
+
+
+class RecentAnswers:
+    """The last full auto-answer per channel slot, so the same entry within `seconds` is a jump link."""
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
-        self._last: dict[int, float] = {}
+        self._last: dict[int, PostedAnswer] = {}
 
-    def ready(self, channel_id: int) -> bool:
-        last = self._last.get(channel_id)
-        return last is None or self._clock() - last >= self.seconds
+    def same(self, slot: int, entry_id: str) -> PostedAnswer | None:
+        """The answer just posted in `slot`, when it was the same entry and is recent enough."""
+        last = self._last.get(slot)
+        if last is None or last.entry_id != entry_id or self._clock() - last.at >= self.seconds:
+            return None
+        return last
 
-    def start(self, channel_id: int) -> None:
-        self._last[channel_id] = self._clock()
-
-    def reset(self, channel_id: int) -> None:
-        self._last.pop(channel_id, None)
+    def remember(self, slot: int, entry_id: str, jump_url: str) -> None:
+        self._last[slot] = PostedAnswer(entry_id, jump_url, self._clock())

@@ -16,6 +16,17 @@ log = logging.getLogger(__name__)
 
 # Dumps come as plain text files; anything else (images, archives, binaries) is refused.
 TEXT_SUFFIXES = frozenset({"", ".txt", ".log"})
+TOO_BIG = (
+    "`{name}` is {size}, over my {limit} limit: attach or paste just the output of "
+    "`sudo dmidecode -t system` and `lscpu` (a few KiB), or cut the file down to those."
+)
+
+
+def human_size(n: int) -> str:
+    """Bytes as KiB or MiB, the way Discord users read file sizes."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MiB"
+    return f"{max(n // 1024, 1)} KiB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +111,21 @@ def command_event(
     )
 
 
+def is_oversized_text(att: discord.Attachment, max_bytes: int) -> bool:
+    """A text file (.txt, .log, no extension) bigger than the limit, judged on Discord's size: not downloaded."""
+    return PurePosixPath(att.filename).suffix.lower() in TEXT_SUFFIXES and att.size > max_bytes
+
+
 def attachment_refusal(att: discord.Attachment, max_bytes: int) -> str | None:
-    """Why an attachment is not read (wrong type, too large), or None when it may be read."""
+    """Why an attachment is not read (wrong type, too large), or None when it may be read.
+
+    Decided on the attachment's metadata, before any download.
+    """
     suffix = PurePosixPath(att.filename).suffix.lower()
     if suffix not in TEXT_SUFFIXES:
         return f"`{att.filename}`: only .txt or .log files (or plain text) are read"
     if att.size > max_bytes:
-        return f"`{att.filename}` is {att.size // 1024} KiB; the limit is {max_bytes // 1024} KiB"
+        return TOO_BIG.format(name=att.filename, size=human_size(att.size), limit=human_size(max_bytes))
     return None
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import discord
 
 from bot.core.models import Action, Decision
+from bot.discord import limits
 from detector.model import Verdict
 
-MESSAGE_LIMIT = 2000
-FIELD_LIMIT = 1024
-EMBED_DESCRIPTION_LIMIT = 4096
+MESSAGE_LIMIT = limits.MESSAGE_CONTENT
+FIELD_LIMIT = limits.FIELD_VALUE
+EMBED_DESCRIPTION_LIMIT = limits.EMBED_DESCRIPTION
 
 VERDICT_COLOURS: dict[str, discord.Colour] = {
     "bare-metal": discord.Colour.green(),
@@ -48,10 +49,23 @@ ASK_FOR_DUMP_TEXT = (
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What to send: text chunks (each under the limit) and an optional verdict embed on the last."""
+    """What to send: text chunks and an optional verdict embed on the last.
+
+    Built within Discord's limits whatever it is given: a chunk over 2,000 characters is
+    split again and the embed fitted (`bot.discord.limits`), so every send path is safe.
+    """
 
     chunks: tuple[str, ...]
     embed: discord.Embed | None = None
+
+    def __post_init__(self) -> None:
+        if any(len(c) > limits.MESSAGE_CONTENT for c in self.chunks):
+            chunks = tuple(
+                p for c in self.chunks for p in (split_text(c) if len(c) > limits.MESSAGE_CONTENT else [c])
+            )
+            object.__setattr__(self, "chunks", chunks)
+        if self.embed is not None and limits.problems(None, [self.embed]):
+            object.__setattr__(self, "embed", limits.fit_embed(self.embed))
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -101,8 +115,7 @@ def _open_fence(text: str) -> str | None:
     return fence
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_clip = limits.clip
 
 
 def verdict_embed(verdict: Verdict, *, max_evidence: int = 5) -> discord.Embed:
@@ -129,7 +142,7 @@ def verdict_embed(verdict: Verdict, *, max_evidence: int = 5) -> discord.Embed:
         rows = [f"- {m}" for m in verdict.missing[:5]]
         embed.add_field(name="Next steps", value=_clip("\n".join(rows), FIELD_LIMIT), inline=False)
     embed.set_footer(text="Automated analysis by farmhand · the paste was not stored")
-    return embed
+    return limits.fit_embed(embed)
 
 
 def build_reply(decision: Decision, *, auto: bool, prefix: str = "") -> Reply:

@@ -2,7 +2,8 @@
 
 Every interaction is answered exactly once: work that may take time (downloading an
 attachment, analysing a dump, posting in the channel) is preceded by an ephemeral
-`defer()` (interactions expire after 3 s) and finished with one follow-up.
+`defer()` (interactions expire after 3 s) and finished by editing the deferred response
+(plus follow-ups for the rest of a long answer).
 `default_permissions` only hides commands in Discord's UI; the moderator checks that
 matter are made here in code.
 """
@@ -198,9 +199,20 @@ class AppCommandsCog(commands.Cog, name="AppCommands"):
             )
 
     async def _followup(self, interaction: discord.Interaction, reply: Reply) -> None:
-        """Finish a deferred interaction: ephemeral follow-ups."""
+        """Finish a deferred interaction: the answer replaces the "thinking…" message, the rest
+        of a long answer follows as ephemeral follow-ups.
+
+        (A first follow-up would also replace the loading message, but Discord has deprecated
+        that; editing `@original` is the supported way.)
+        """
         chunks = list(reply.chunks) or [""]
-        for i, chunk in enumerate(chunks):
+        first_embed = reply.embed if len(chunks) == 1 else None
+        await interaction.edit_original_response(
+            content=chunks[0] or None,
+            embed=first_embed,
+            allowed_mentions=NO_PINGS,
+        )
+        for i, chunk in enumerate(chunks[1:], start=1):
             embed = reply.embed if i == len(chunks) - 1 else None
             await interaction.followup.send(
                 chunk or discord.utils.MISSING,

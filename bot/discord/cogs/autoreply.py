@@ -5,6 +5,11 @@ watched forum (the message whose id equals the thread id; the thread is created 
 before it, so replying on THREAD_CREATE would race the author's text), gets at most one
 reply. The message id is claimed in the Store before the first await, so a replayed
 gateway event or a second task never double-replies.
+
+Every on-topic question gets exactly one reply: when the bot answered the same entry in
+that channel less than `cooldown_seconds` ago, the reply is one short line linking that
+answer instead of repeating it; a different entry is answered in full. Flood protection
+is per asker (`asker_max_replies` per `asker_window_seconds`), never per channel.
 """
 
 from __future__ import annotations
@@ -17,31 +22,43 @@ from discord.ext import commands
 
 from bot.core.models import Decision, Event, EventKind
 from bot.discord import convert
-from bot.discord.context import PLATFORM, REPLY_ASKER_KEY, Cooldown, Deps, platform_error, send_reply
-from bot.discord.render import build_reply
+from bot.discord.context import (
+    PLATFORM,
+    REPLY_ASKER_KEY,
+    AskerLimit,
+    Deps,
+    RecentAnswers,
+    platform_error,
+    send_reply,
+)
+from bot.discord.render import Reply, build_reply
 
 log = logging.getLogger(__name__)
 
 REMOVE_EMOJI = frozenset({"🗑", "🗑️"})
 HISTORY_LOOKAHEAD = 20  # messages after the question checked for a human answer
+JUST_ABOVE = "Same question as just above — my automated answer is here: {url}"
 
 
 def _cooldown_slot(message: discord.Message, watched: int) -> int:
-    """What the cooldown counts per: the text channel, but each forum post (thread) on its own.
-
-    The cooldown keeps a busy chat channel from getting a bot reply every minute; every
-    post in a forum channel is its own topic, so one post must not silence the next.
-    """
+    """Where "the answer just above" is looked for: the text channel, each forum post (thread) on its own."""
     return message.channel.id if isinstance(message.channel, discord.Thread) else watched
 
 
 class AutoReplyCog(commands.Cog, name="AutoReply"):
     """Answers on-topic questions in watched channels; lets the asker or a moderator remove the answer."""
 
-    def __init__(self, bot: commands.Bot, deps: Deps, cooldown: Cooldown | None = None) -> None:
+    def __init__(
+        self,
+        bot: commands.Bot,
+        deps: Deps,
+        flood: AskerLimit | None = None,
+        recent: RecentAnswers | None = None,
+    ) -> None:
         self.bot = bot
         self.deps = deps
-        self.cooldown = cooldown or Cooldown(deps.cfg.cooldown_seconds)
+        self.flood = flood or AskerLimit(deps.cfg.asker_max_replies, deps.cfg.asker_window_seconds)
+        self.recent = recent or RecentAnswers(deps.cfg.cooldown_seconds)
         self.watched = frozenset(deps.cfg.watch_channels)
 
     async def watched_channel(self, message: discord.Message) -> int | None:
@@ -107,12 +124,16 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             if decision.match is not None and decision.match.candidate:
                 deps.record(event, decision, posted=False)  # near misses help tune the threshold
             return
-        if not self.cooldown.ready(_cooldown_slot(message, watched)):
+        if not self.flood.allows(message.author.id):
+            log.info("discord: flood protection, not replying to %s", message.id)
             deps.record(
                 event,
                 decision,
                 posted=False,
-                reason=f"cooldown in channel {_cooldown_slot(message, watched)}: {decision.reason}",
+                reason=(
+                    f"flood: asker had {self.flood.max_replies} auto-replies in "
+                    f"{self.flood.window:g} s: {decision.reason}"
+                ),
             )
             return
         key = f"msg:{message.id}"
@@ -147,15 +168,18 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         readable: list[discord.Attachment],
         key: str,
     ) -> None:
-        self.cooldown.start(_cooldown_slot(message, watched))
+        # Counted before the first await, so a burst of concurrent messages cannot overrun it.
+        stamp = self.flood.take(message.author.id)
         try:
-            await self._after_claim(message, watched, event, decision, readable, key)
+            sent = await self._after_claim(message, watched, event, decision, readable, key)
         except Exception:
             # Unexpected failure before anything was sent: free the claim so a retry may answer.
             if self.deps.store.claim_state(PLATFORM, key) == "claimed":
                 self.deps.store.release(PLATFORM, key)
-            self.cooldown.reset(_cooldown_slot(message, watched))
+            self.flood.give_back(message.author.id, stamp)
             raise
+        if not sent:
+            self.flood.give_back(message.author.id, stamp)
 
     async def _after_claim(
         self,
@@ -165,7 +189,8 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         decision: Decision,
         readable: list[discord.Attachment],
         key: str,
-    ) -> None:
+    ) -> bool:
+        """Decide again with attachments and helpers' answers, then send; whether a reply went out."""
         deps = self.deps
         if readable:
             read = await convert.read_attachments(readable, deps.cfg.max_attachment_bytes)
@@ -178,28 +203,37 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         # always means "maybe sent" and start-up recovery has only those to look at.
         if not decision.posts:
             deps.store.release(PLATFORM, key)
-            self.cooldown.reset(_cooldown_slot(message, watched))
             deps.record(event, decision, posted=False)
-            return
+            return False
         if deps.shadow:
             deps.store.release(PLATFORM, key)
             deps.record(event, decision, posted=False, reason=f"shadow: {decision.reason}")
-            return
-        reply = build_reply(decision, auto=True)
+            return True  # counts like a reply, so shadow mode shows what flood protection would do
+        slot = _cooldown_slot(message, watched)
+        entry_id = decision.entry.id if decision.entry is not None else None
+        # A verdict is about this asker's own machine: never replaced by a link.
+        above = self.recent.same(slot, entry_id) if entry_id and decision.verdict is None else None
+        reply = Reply((JUST_ABOVE.format(url=above.jump_url),)) if above else build_reply(decision, auto=True)
         try:
             sent = await send_reply(message.channel, reply, reference=message)
         except discord.HTTPException as exc:
             kind = platform_error(exc)
             log.warning("discord: reply to %s in %s failed (%s)", message.id, message.channel.id, kind)
             deps.store.release(PLATFORM, key)
-            self.cooldown.reset(_cooldown_slot(message, watched))
             deps.record(event, decision, posted=False, reason=f"send failed ({kind}): {decision.reason}")
-            return
+            return False
         deps.store.mark_posted(PLATFORM, key, str(sent[0].id))
         for msg in sent:
             deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=msg.id), str(message.author.id))
+        if above is None and entry_id is not None:
+            self.recent.remember(slot, entry_id, sent[0].jump_url)
         deps.health.ok(PLATFORM)
-        deps.record(event, decision, posted=True)
+        deps.record(
+            event,
+            decision,
+            posted=True,
+            reason=f"same entry just above: {decision.reason}" if above else None,
+        )
         log.info(
             "discord: replied to %s in %s",
             message.id,
@@ -208,9 +242,11 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
                 "fields": {
                     "action": decision.action.value,
                     "entry": decision.entry.id if decision.entry else None,
+                    "jump_link": above is not None,
                 }
             },
         )
+        return True
 
     async def human_answered(self, message: discord.Message) -> bool:
         """Whether a moderator/helper spoke after the question, or anyone replied to it directly."""

@@ -58,7 +58,21 @@ class DirectMessagesCog(commands.Cog, name="DirectMessages"):
             deps.store.set_opt_out(PLATFORM, str(message.author.id), opted_out)
             await self._send(message, Reply((OPTED_OUT_TEXT if opted_out else OPTED_IN_TEXT,)), key)
             return
-        read = await convert.read_attachments(message.attachments, deps.cfg.max_attachment_bytes)
+        limit = deps.cfg.max_attachment_bytes
+        if (
+            message.attachments
+            and not message.content.strip()
+            and all(convert.is_oversized_text(a, limit) for a in message.attachments)
+        ):
+            # Only files too big to read (never downloaded): the answer is how to trim them, one line each.
+            lines = [convert.attachment_refusal(a, limit) or "" for a in message.attachments]
+            if not deps.shadow:
+                await self._send(message, Reply(("\n".join(lines),)), key)
+            else:
+                deps.store.release(PLATFORM, key)
+            log.info("discord: DM %s had only oversized attachments", message.id)
+            return
+        read = await convert.read_attachments(message.attachments, limit)
         event = convert.message_event(
             message,
             kind=EventKind.PRIVATE,

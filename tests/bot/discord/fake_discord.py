@@ -9,6 +9,21 @@ it asks for in the URL query is recorded and otherwise ignored.
 
 Everything the bot writes (messages, interaction callbacks, follow-ups, reactions,
 deletions, command syncs) is kept in `FakeDiscord.writes` so tests can assert on it.
+
+Like Discord, it refuses (and keeps in `FakeDiscord.refused` instead of `writes`):
+- a message over 2,000 characters, an empty one, more than 10 embeds, or an embed over
+  any of its limits (title 256, description 4,096, 25 fields, field name 256, field
+  value 1,024, footer 2,048, author 256, 6,000 in total across the message's embeds):
+  400 code 50035 (50006 for an empty message);
+- an interaction callback later than `interaction_deadline` (3 s) after the
+  INTERACTION_CREATE: 404 code 10062 "Unknown interaction";
+- a second callback for the same interaction: 400 code 40060 "Interaction has already
+  been acknowledged";
+- follow-ups and edits of `@original` before the interaction was acknowledged: 404 code
+  10015 "Unknown Webhook".
+As Discord still does (deprecated), the first follow-up after a deferral (type 5) edits
+the loading message instead of posting a new one; `followups_edited_loading` lists the
+interactions where that happened.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +54,19 @@ TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 # send_messages_in_threads, embed_links, attach_files, read_message_history, add_reactions.
 MEMBER_PERMS = (1 << 10) | (1 << 11) | (1 << 38) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6)
 MANAGE_MESSAGES = 1 << 13
+
+# Discord's limits, written down here independently of the bot's own copy (bot/discord/limits.py)
+# so that a wrong limit in the bot makes a test fail.
+CONTENT_MAX = 2000
+EMBEDS_MAX = 10
+EMBED_TOTAL_MAX = 6000
+EMBED_FIELDS_MAX = 25
+EMBED_TEXT_MAX = {"title": 256, "description": 4096}
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_TEXT_MAX = 2048
+AUTHOR_NAME_MAX = 256
+INTERACTION_DEADLINE = 3.0
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -91,8 +120,18 @@ def _json(data: Any, status: int = 200) -> web.Response:
 class FakeDiscord:
     """The fake: start() it, connect a bot to `api_base`, then `dispatch()` events and read `writes`."""
 
-    def __init__(self, *, refuse_intents: bool = False, token: str = TOKEN) -> None:
+    def __init__(
+        self,
+        *,
+        refuse_intents: bool = False,
+        token: str = TOKEN,
+        unavailable: int = 0,
+        close_identify: int = 0,
+    ) -> None:
         self.token = token
+        self.unavailable = unavailable  # answer this many REST calls with 503, like an outage
+        self.close_identify = close_identify  # close this many IDENTIFYs with 4000 (resumable), like a hiccup
+        self.gateway_token = token  # the gateway closes with 4004 for any other token
         self.refuse_intents = refuse_intents  # close with 4014 like Discord when Message Content is off
         self.writes: list[Write] = []
         self.identify_payloads: list[dict[str, Any]] = []
@@ -104,13 +143,19 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}  # every message by id, to serve GET
         self.channels: dict[int, dict[str, Any]] = {}
         self.attachments: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # attachment keys the bot fetched
         self._ids = itertools.count(950_000_000_000_000_000)
         self._seq = 0
+        self._sessions = 0  # READYs sent
         self._sent: list[dict[str, Any]] = []  # dispatches, for RESUME replays
         self._ws: web.WebSocketResponse | None = None
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
         self.port = 0
+        self.interaction_deadline = INTERACTION_DEADLINE
+        self.refused: list[tuple[Write, int]] = []  # what Discord would refuse, with its error code
+        self.interactions: dict[str, dict[str, Any]] = {}  # by id: token, dispatched, acked kind
+        self.followups_edited_loading: list[str] = []
         self.bot_user = user_payload(BOT_ID, "farmhand", bot=True)
         self.roles = [
             {
@@ -138,15 +183,15 @@ class FakeDiscord:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v10"
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1, port 0."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1, on `port` (0: any free one)."""
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{key}", self._attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -186,9 +231,10 @@ class FakeDiscord:
         return data
 
     def add_attachment(
-        self, filename: str, content: bytes, content_type: str = "text/plain"
+        self, filename: str, content: bytes, content_type: str = "text/plain", *, size: int | None = None
     ) -> dict[str, Any]:
-        """Host a file and return the attachment object that points at it."""
+        """Host a file and return the attachment object that points at it (`size`: the size Discord
+        announces, when a test wants a big file without hosting it)."""
         aid = self.next_id()
         key = f"{aid}-{filename}"
         self.attachments[key] = content
@@ -196,7 +242,7 @@ class FakeDiscord:
         return {
             "id": str(aid),
             "filename": filename,
-            "size": len(content),
+            "size": len(content) if size is None else size,
             "url": url,
             "proxy_url": url,
             "content_type": content_type,
@@ -357,8 +403,17 @@ class FakeDiscord:
         self._seq += 1
         frame = {"op": 0, "t": event, "s": self._seq, "d": data}
         self._sent.append(frame)
+        if event == "INTERACTION_CREATE":
+            self.register_interaction(data)
         assert self._ws is not None, "no bot connected"
         await self._ws.send_str(json.dumps(frame))
+
+    def register_interaction(self, data: dict[str, Any]) -> None:
+        """Start an interaction's 3-second clock (dispatch() does this; a replay keeps the first)."""
+        self.interactions.setdefault(
+            data["id"],
+            {"token": data["token"], "dispatched": time.monotonic(), "acked": None, "original_edited": False},
+        )
 
     async def reconnect_with_replay(self, replay_last: int) -> None:
         """Drop the gateway (code 4000, resumable); on RESUME, replay the last N events again."""
@@ -384,6 +439,9 @@ class FakeDiscord:
                 await self._identify(ws, d)
             elif op == 6:
                 self.resumes.append(d)
+                if not self._sessions:  # no READY ever sent: nothing to resume, like Discord
+                    await ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+                    continue
                 for old in getattr(self, "_replay", []):
                     await self.dispatch(old["t"], old["d"])
                 await self.dispatch("RESUMED", {})
@@ -392,7 +450,11 @@ class FakeDiscord:
 
     async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> None:
         self.identify_payloads.append(d)
-        if d.get("token") != self.token:
+        if self.close_identify > 0:
+            self.close_identify -= 1
+            await ws.close(code=4000, message=b"Unknown error.")
+            return
+        if d.get("token") != self.gateway_token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return
         if self.refuse_intents and d.get("intents", 0) & (1 << 15):
@@ -411,12 +473,14 @@ class FakeDiscord:
                 "relationships": [],
             },
         )
+        self._sessions += 1
         await self.dispatch("GUILD_CREATE", self._guild())
         self.ready.set()
 
     # -- REST ----------------------------------------------------------------------------------
 
     async def _attachment(self, request: web.Request) -> web.Response:
+        self.downloads.append(request.match_info["key"])
         data = self.attachments.get(request.match_info["key"])
         if data is None:
             raise web.HTTPNotFound()
@@ -434,6 +498,9 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return _json({"message": "503: Service Unavailable", "code": 0}, status=503)
         # Interaction callbacks and webhook follow-ups authenticate by the token in the URL.
         needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
@@ -446,10 +513,56 @@ class FakeDiscord:
                 raw = await request.read()
                 body = json.loads(raw) if raw else None
         if request.method != "GET":
-            self.writes.append(Write(request.method, path, body, dict(request.query)))
+            write = Write(request.method, path, body, dict(request.query))
+            refusal = self._refusal(request.method, path, body)
+            if refusal is not None:
+                status, payload = refusal
+                self.refused.append((write, payload["code"]))
+                async with self._changed:
+                    self._changed.notify_all()
+                return _json(payload, status=status)
+            self.writes.append(write)
             async with self._changed:
                 self._changed.notify_all()
         return self._route(request.method, path, body, dict(request.query))
+
+    # -- what Discord refuses --------------------------------------------------------------
+
+    def _refusal(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]] | None:
+        parts = path.strip("/").split("/")
+        if parts[0] == "interactions" and parts[-1] == "callback":
+            state = self.interactions.get(parts[1])
+            if state is None or time.monotonic() - state["dispatched"] > self.interaction_deadline:
+                return 404, {"message": "Unknown interaction", "code": 10062}
+            if state["acked"] is not None:
+                return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+            kind = (body or {}).get("type")
+            if kind == 4:
+                problem = message_problem((body or {}).get("data") or {})
+                if problem is not None:
+                    return problem
+            state["acked"] = kind
+            return None
+        if parts[0] == "webhooks" and len(parts) >= 3 and method in ("POST", "PATCH"):
+            state = self._interaction_by_token(parts[2])
+            if state is not None and state["acked"] is None:
+                return 404, {"message": "Unknown Webhook", "code": 10015}
+            problem = message_problem(body or {}, allow_empty=method == "PATCH")
+            if problem is not None:
+                return problem
+            if state is not None and state["acked"] == 5 and not state["original_edited"]:
+                state["original_edited"] = True
+                if method == "POST":
+                    self.followups_edited_loading.append(parts[2])
+            return None
+        if parts[0] == "channels" and parts[2:] == ["messages"] and method == "POST":
+            return message_problem(body or {})
+        return None
+
+    def _interaction_by_token(self, token: str) -> dict[str, Any] | None:
+        return next((i for i in self.interactions.values() if i["token"] == token), None)
 
     async def _multipart(self, request: web.Request) -> dict[str, Any]:
         reader = await request.multipart()
@@ -587,6 +700,57 @@ class FakeDiscord:
                 response_message_loading=True, response_message_ephemeral=bool(data.get("flags", 0) & 64)
             )
         return result
+
+
+def _invalid(where: str, what: str) -> tuple[int, dict[str, Any]]:
+    return 400, {
+        "message": "Invalid Form Body",
+        "code": 50035,
+        "errors": {where: {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": what}]}},
+    }
+
+
+def message_problem(body: dict[str, Any], *, allow_empty: bool = False) -> tuple[int, dict[str, Any]] | None:
+    """Discord's answer to a message body it refuses (status, JSON), or None when it accepts it."""
+    content = body.get("content") or ""
+    embeds = body.get("embeds") or []
+    if len(content) > CONTENT_MAX:
+        return _invalid("content", f"Must be {CONTENT_MAX} or fewer in length.")
+    if not content and not embeds and not body.get("files") and not allow_empty:
+        return 400, {"message": "Cannot send an empty message", "code": 50006}
+    if len(embeds) > EMBEDS_MAX:
+        return _invalid("embeds", f"Must be {EMBEDS_MAX} or fewer in length.")
+    total = 0
+    for i, embed in enumerate(embeds):
+        for key, limit in EMBED_TEXT_MAX.items():
+            text = embed.get(key) or ""
+            total += len(text)
+            if len(text) > limit:
+                return _invalid(f"embeds.{i}.{key}", f"Must be {limit} or fewer in length.")
+        fields = embed.get("fields") or []
+        if len(fields) > EMBED_FIELDS_MAX:
+            return _invalid(f"embeds.{i}.fields", f"Must be {EMBED_FIELDS_MAX} or fewer in length.")
+        for j, f in enumerate(fields):
+            name, value = f.get("name") or "", f.get("value") or ""
+            total += len(name) + len(value)
+            if len(name) > FIELD_NAME_MAX:
+                return _invalid(
+                    f"embeds.{i}.fields.{j}.name", f"Must be {FIELD_NAME_MAX} or fewer in length."
+                )
+            if len(value) > FIELD_VALUE_MAX:
+                return _invalid(
+                    f"embeds.{i}.fields.{j}.value", f"Must be {FIELD_VALUE_MAX} or fewer in length."
+                )
+        footer = (embed.get("footer") or {}).get("text") or ""
+        author = (embed.get("author") or {}).get("name") or ""
+        total += len(footer) + len(author)
+        if len(footer) > FOOTER_TEXT_MAX:
+            return _invalid(f"embeds.{i}.footer.text", f"Must be {FOOTER_TEXT_MAX} or fewer in length.")
+        if len(author) > AUTHOR_NAME_MAX:
+            return _invalid(f"embeds.{i}.author.name", f"Must be {AUTHOR_NAME_MAX} or fewer in length.")
+    if total > EMBED_TOTAL_MAX:
+        return _invalid("embeds", f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}")
+    return None
 
 
 @contextlib.asynccontextmanager

@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import DiscordConfig
 from bot.discord.cogs.appcommands import MODERATORS_ONLY, NOTHING_TO_ANALYZE, AppCommandsCog
-from bot.discord.cogs.autoreply import AutoReplyCog
+from bot.discord.cogs.autoreply import JUST_ABOVE, AutoReplyCog
 from bot.discord.cogs.direct import OPTED_OUT_TEXT, DirectMessagesCog
-from bot.discord.context import REPLY_ASKER_KEY, Cooldown, Deps
+from bot.discord.context import REPLY_ASKER_KEY, AskerLimit, Deps, RecentAnswers
 from tests.bot.discord import helpers as h
 from tests.bot.discord.conftest import LOOK_ALIKE, QEMU_DMIDECODE, QUESTION
 
@@ -90,11 +90,71 @@ async def test_no_reply(auto, author, channel_id, text):
     channel.send.assert_not_awaited()
 
 
-async def test_cooldown_per_channel(auto):
+RENTED = "Can I farm on a rented dedicated server from Hetzner?"  # another entry than QUESTION
+
+
+async def test_same_entry_within_the_cooldown_gets_a_jump_link_to_the_answer_above(auto, deps):
     channel = h.mock_text_channel(WATCHED)
-    for _ in range(2):
+    first = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    second = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
+    await auto.on_message(first)
+    await auto.on_message(second)
+    assert channel.send.await_count == 2, "the second asker is answered too"
+    full, link = (c.args[0] for c in channel.send.await_args_list)
+    assert len(link) < 200 and link.startswith(JUST_ABOVE.split("{")[0])
+    assert f"https://discord.com/channels/{h.GUILD_ID}/{WATCHED}/" in link
+    assert len(full) > len(link) * 3
+    assert channel.send.await_args.kwargs["reference"].message_id == second.id
+    decisions = deps.store.decisions_since(EPOCH)
+    assert [d.posted for d in decisions] == [True, True]
+    assert "same entry just above" in decisions[-1].reason
+
+
+async def test_the_jump_link_points_at_the_full_answer(auto):
+    channel = h.mock_text_channel(WATCHED)
+    answers = []
+
+    def send(*args, **kwargs):
+        answers.append(h.mock_message(channel=channel, author=h.mock_user(bot=True)))
+        return answers[-1]
+
+    channel.send.side_effect = send
+    for _ in range(3):
         await auto.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
-    assert channel.send.await_count == 1
+    links = [c.args[0] for c in channel.send.await_args_list[1:]]
+    assert links == [JUST_ABOVE.format(url=answers[0].jump_url)] * 2
+
+
+async def test_a_different_entry_within_the_cooldown_is_answered_in_full(auto):
+    channel = h.mock_text_channel(WATCHED)
+    await auto.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
+    await auto.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=RENTED))
+    assert channel.send.await_count == 2
+    first, second = (c.args[0] for c in channel.send.await_args_list)
+    assert "just above" not in second and second != first and len(second) > 300
+
+
+async def test_after_the_cooldown_the_same_entry_is_answered_in_full_again(bot, deps):
+    now = [0.0]
+    cog = AutoReplyCog(bot, deps, recent=RecentAnswers(60, clock=lambda: now[0]))
+    channel = h.mock_text_channel(WATCHED)
+    await cog.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
+    now[0] = 61
+    await cog.on_message(h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION))
+    first, second = (c.args[0] for c in channel.send.await_args_list)
+    assert second == first
+
+
+async def test_flood_protection_is_per_asker_never_per_channel(auto, deps):
+    channel = h.mock_text_channel(WATCHED)
+    flooder, other = h.mock_member(), h.mock_member()
+    for text in (QUESTION, RENTED, QUESTION, RENTED):  # four questions in a row from one member
+        await auto.on_message(h.mock_message(channel=channel, author=flooder, content=text))
+    assert channel.send.await_count == deps.cfg.asker_max_replies == 3
+    await auto.on_message(h.mock_message(channel=channel, author=other, content=RENTED))
+    assert channel.send.await_count == 4, "another member is still answered"
+    held = [d for d in deps.store.decisions_since(EPOCH) if not d.posted]
+    assert len(held) == 1 and held[0].reason.startswith("flood: asker had 3 auto-replies in 300 s")
 
 
 async def test_forum_starter_message_is_answered_in_its_thread(auto):
@@ -122,7 +182,8 @@ async def test_failed_send_releases_the_claim_and_does_not_raise(auto, deps):
     msg = h.mock_message(channel=channel, author=h.mock_member(), content=QUESTION)
     await auto.on_message(msg)
     assert deps.store.claim_state("discord", f"msg:{msg.id}") is None
-    assert auto.cooldown.ready(WATCHED)
+    assert auto.flood.allows(msg.author.id) and auto.flood._recent(msg.author.id) == []
+    assert auto.recent.same(WATCHED, "vm-farming") is None, "nothing was posted to link to"
 
 
 async def test_opted_out_member_gets_no_auto_reply(auto, deps):
@@ -160,13 +221,29 @@ async def test_trash_reaction_removes_an_auto_reply(bot, auto, deps, who, delete
     assert partial.delete.await_count == (1 if deleted else 0)
 
 
-def test_cooldown_uses_its_clock():
+def test_asker_limit_is_a_sliding_window_on_its_clock():
     now = [0.0]
-    cd = Cooldown(60, clock=lambda: now[0])
-    cd.start(1)
-    assert not cd.ready(1) and cd.ready(2)
-    now[0] = 61
-    assert cd.ready(1)
+    limit = AskerLimit(2, 300, clock=lambda: now[0])
+    limit.take(1)
+    now[0] = 100
+    stamp = limit.take(1)
+    assert not limit.allows(1) and limit.allows(2)
+    limit.give_back(1, stamp)
+    assert limit.allows(1)
+    limit.take(1)
+    now[0] = 300  # the first one left the window
+    assert limit.allows(1)
+    assert AskerLimit(0, 300).allows(1), "0: no limit"
+
+
+def test_recent_answers_keep_the_entry_per_slot_for_the_cooldown():
+    now = [0.0]
+    recent = RecentAnswers(60, clock=lambda: now[0])
+    recent.remember(1, "vm-farming", "https://discord.com/channels/1/1/5")
+    assert recent.same(1, "vm-farming").jump_url.endswith("/5")
+    assert recent.same(1, "containers") is None and recent.same(2, "vm-farming") is None
+    now[0] = 60
+    assert recent.same(1, "vm-farming") is None
 
 
 # -- DMs ------------------------------------------------------------------------------------------
@@ -192,7 +269,6 @@ async def test_dm_with_attached_dump_gets_a_verdict_embed(dms, deps):
 @pytest.mark.parametrize(
     ("att", "problem"),
     [
-        (h.mock_attachment("big.log", b"x", size=10 * 1024 * 1024), "limit"),
         (h.mock_attachment("photo.png", b"\x89PNG"), ".txt or .log"),
         (h.mock_attachment("dump.txt", b"\x00\x01\x02binary\x00" * 50), "dump.txt"),
     ],
@@ -202,6 +278,30 @@ async def test_dm_with_unreadable_attachment_gets_a_clear_line(dms, att, problem
     await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
     first = channel.send.await_args_list[0].args[0]
     assert "could not read" in first and problem in first
+
+
+@pytest.mark.parametrize("name", ["big.log", "dmidecode.txt", "lscpu"])
+async def test_dm_with_an_oversized_text_file_gets_one_line_with_the_limit_and_how_to_trim(dms, deps, name):
+    channel = h.mock_dm_channel()
+    att = h.mock_attachment(name, b"x", size=10 * 1024 * 1024)
+    await dms.on_message(h.mock_message(channel=channel, author=h.mock_user(), attachments=[att]))
+    channel.send.assert_awaited_once()
+    (line,) = channel.send.await_args.args[0].splitlines()
+    assert f"`{name}` is 10 MiB" in line and "64 KiB limit" in line
+    assert "`sudo dmidecode -t system`" in line and "`lscpu`" in line
+    assert "embed" not in channel.send.await_args.kwargs
+    att.read.assert_not_awaited()  # the size check comes before any download
+
+
+async def test_dm_with_an_oversized_file_and_a_question_gets_the_line_and_the_answer(dms):
+    channel = h.mock_dm_channel()
+    att = h.mock_attachment("big.log", b"x", size=10 * 1024 * 1024)
+    await dms.on_message(
+        h.mock_message(channel=channel, author=h.mock_user(), content=QUESTION, attachments=[att])
+    )
+    text = "\n".join(c.args[0] for c in channel.send.await_args_list)
+    assert "`sudo dmidecode -t system`" in text and ("Zero OS" in text or "ZOS" in text)
+    att.read.assert_not_awaited()
 
 
 async def test_dm_question_gets_an_answer_and_stop_opts_out(dms, deps):
@@ -250,19 +350,19 @@ async def test_baremetal_autocomplete_offers_entry_titles(cmds, bot, kb):
     assert "rented-servers" in [c.value for c in choices]
 
 
-async def test_analyze_defers_ephemeral_then_one_followup(cmds, bot):
+async def test_analyze_defers_ephemeral_then_edits_the_deferred_response(cmds, bot):
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze.callback(cmds, inter, file=None, text=" ".join(QEMU_DMIDECODE.split()))
     inter.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
-    inter.followup.send.assert_awaited_once()
-    kwargs = inter.followup.send.await_args.kwargs
-    assert kwargs["ephemeral"] is True and kwargs["embed"].title.startswith("Verdict:")
+    inter.edit_original_response.assert_awaited_once()
+    inter.followup.send.assert_not_awaited()  # a first follow-up would edit the loading message (deprecated)
+    assert inter.edit_original_response.await_args.kwargs["embed"].title.startswith("Verdict:")
 
 
 async def test_analyze_with_nothing_says_what_to_send(cmds, bot):
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze.callback(cmds, inter, file=None, text=None)
-    assert NOTHING_TO_ANALYZE in inter.followup.send.await_args.args[0]
+    assert NOTHING_TO_ANALYZE in inter.edit_original_response.await_args.kwargs["content"]
 
 
 async def test_explain_context_menu_is_for_moderators_only(cmds, bot):
@@ -277,7 +377,7 @@ async def test_explain_context_menu_is_for_moderators_only(cmds, bot):
     await cmds.explain_message(mod, target)
     mod.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
     assert channel.send.await_args.kwargs["reference"].message_id == target.id
-    assert "Posted" in mod.followup.send.await_args.args[0]
+    assert "Posted" in mod.edit_original_response.await_args.kwargs["content"]
 
 
 async def test_analyze_context_menu_reads_the_message(cmds, bot):
@@ -288,7 +388,7 @@ async def test_analyze_context_menu_reads_the_message(cmds, bot):
     )
     inter = h.mock_interaction(user=h.mock_member(), bot=bot)
     await cmds.analyze_message(inter, target)
-    assert inter.followup.send.await_args.kwargs["embed"].title == "Verdict: Virtual machine"
+    assert inter.edit_original_response.await_args.kwargs["embed"].title == "Verdict: Virtual machine"
 
 
 async def test_context_menus_are_added_in_cog_load(cmds, bot):

@@ -36,7 +36,7 @@ OTHER_BOT = user_payload(700_000_000_000_000_004, "otherbot", bot=True)
 NO_PINGS = {"parse": [], "replied_user": False}
 
 
-def _config(fake: FakeDiscord, tmp_path: Path, token: str = TOKEN) -> Config:
+def _config(fake: FakeDiscord, tmp_path: Path, token: str = TOKEN, cooldown: float = 0) -> Config:
     return Config(
         state_path=tmp_path / "state.sqlite3",
         discord=DiscordConfig(
@@ -44,17 +44,16 @@ def _config(fake: FakeDiscord, tmp_path: Path, token: str = TOKEN) -> Config:
             watch_channels=(WATCHED_ID, FORUM_ID),
             api_base=fake.api_base,
             moderator_roles=(MOD_ROLE_ID,),
-            cooldown_seconds=0,
+            cooldown_seconds=cooldown,
         ),
     )
 
 
 @contextlib.asynccontextmanager
-async def _bot(fake, tmp_path, engine, store, health, token=TOKEN):
+async def _bot(fake, tmp_path, engine, store, health, token=TOKEN, cooldown=0):
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_discord(_config(fake, tmp_path, token), engine, store, health, stop, guild_ready_timeout=0.05)
-    )
+    cfg = _config(fake, tmp_path, token, cooldown)
+    task = asyncio.create_task(run_discord(cfg, engine, store, health, stop, guild_ready_timeout=0.05))
     try:
         yield task
     finally:
@@ -141,17 +140,20 @@ async def test_end_to_end_against_fake_discord(tmp_path, engine, store, health):
         assert any(f["name"] == "Evidence" for f in embed["fields"])
         assert "4c4c4544-0042" not in str(dm.body), "the UUID is masked"
 
-        # 6. /analyze with a pasted dump whose newlines an old client flattened: ephemeral defer + one follow-up
+        # 6. /analyze with a pasted dump whose newlines an old client flattened: ephemeral defer, then
+        # the deferred response edited (not a first follow-up, which Discord deprecated)
         flat = " ".join(QEMU_DMIDECODE.split())
         inter = fake.interaction("analyze", ALICE, options=[{"name": "text", "type": 3, "value": flat}])
         await fake.dispatch("INTERACTION_CREATE", inter)
         writes = await fake.wait_for_writes(5)
         callback = next(w for w in writes if w.path.startswith(f"/interactions/{inter['id']}/"))
         assert callback.body["type"] == 5 and callback.body["data"]["flags"] & 64
-        followups = [w for w in writes if w.path == f"/webhooks/{APP_ID}/{inter['token']}"]
-        assert len(followups) == 1
-        assert followups[0].body["flags"] & 64
-        assert followups[0].body["embeds"][0]["title"].startswith("Verdict: ")
+        webhook = f"/webhooks/{APP_ID}/{inter['token']}"
+        assert [w for w in writes if w.path == webhook] == [], "no follow-up for a one-message answer"
+        (edit,) = [w for w in writes if w.path == f"{webhook}/messages/@original"]
+        assert edit.method == "PATCH"
+        assert edit.body["embeds"][0]["title"].startswith("Verdict: ")
+        assert fake.followups_edited_loading == [] and fake.refused == []
 
         # 7. /baremetal: a member gets it ephemeral; a moderator posts it publicly, addressing a user unpinged
         before = len(fake.posts())
@@ -197,6 +199,43 @@ async def test_end_to_end_against_fake_discord(tmp_path, engine, store, health):
 
     decisions = store.decisions_since(datetime(2000, 1, 1, tzinfo=UTC))
     assert any(d.posted and d.kind == "new_topic" for d in decisions)
+
+
+async def test_a_second_asker_of_the_same_question_gets_a_jump_link_to_the_answer(
+    tmp_path, engine, store, health
+):
+    async with running_fake() as fake, _bot(fake, tmp_path, engine, store, health, cooldown=60):
+        await _until(lambda: _connected(health))
+        await fake.dispatch("MESSAGE_CREATE", fake.message(WATCHED_ID, ALICE, QUESTION))
+        await fake.wait_for_writes(1)
+        second = fake.message(WATCHED_ID, BOB, QUESTION)
+        await fake.dispatch("MESSAGE_CREATE", second)
+        await fake.wait_for_writes(2)
+        full, link = _sent_to(fake, WATCHED_ID)
+        answer = next(m for m in fake.messages.values() if m["content"] == full.body["content"])
+        url = f"https://discord.com/channels/{answer['guild_id']}/{WATCHED_ID}/{answer['id']}"
+        assert url in link.body["content"] and len(link.body["content"]) < 200
+        assert int(link.body["message_reference"]["message_id"]) == int(second["id"])
+        assert fake.refused == []
+
+
+async def test_an_oversized_dm_attachment_gets_one_line_and_is_never_downloaded(
+    tmp_path, engine, store, health
+):
+    async with running_fake() as fake, _bot(fake, tmp_path, engine, store, health):
+        await _until(lambda: _connected(health))
+        dm_channel = fake.next_id()
+        fake.channels[dm_channel] = {"id": str(dm_channel), "type": 1, "recipients": [ALICE]}
+        att = fake.add_attachment("dmesg.log", b"[    0.000000] Linux version", size=8 * 1024 * 1024)
+        await fake.dispatch(
+            "MESSAGE_CREATE", fake.message(dm_channel, ALICE, "", guild=False, attachments=[att])
+        )
+        (reply,) = await fake.wait_for_writes(1)
+        await asyncio.sleep(0.1)
+        assert len(fake.posts()) == 1
+        (line,) = reply.body["content"].splitlines()
+        assert "`dmesg.log` is 8 MiB, over my 1 MiB limit" in line and "`sudo dmidecode -t system`" in line
+        assert fake.downloads == []
 
 
 async def test_commands_are_synced_once_across_restarts(tmp_path, engine, store, health):
