@@ -44,7 +44,7 @@ from bot.discourse.client import (
     ForumRejected,
     ForumUnavailable,
 )
-from bot.discourse.convert import PLATFORM, author_of, is_private, to_event
+from bot.discourse.convert import PLATFORM, author_of, is_private, is_regular, to_event
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
@@ -233,12 +233,17 @@ class DiscourseAdapter:
         return True
 
     def _human_answered_topics(self, posts: list[dict[str, Any]]) -> set[int]:
-        """Topics where a staff member (not the bot) replied, as far as this batch shows."""
+        """Topics where a staff member (not the bot) replied, as far as this batch shows.
+
+        Only regular posts count: a whisper is not seen by the asker, and a moderator
+        action ("closed this topic") is no answer.
+        """
         out = set()
         for p in posts:
             author = author_of(p, self.me)
             if (
-                int(p.get("post_number") or 0) > 1
+                is_regular(p)
+                and int(p.get("post_number") or 0) > 1
                 and author.is_staff
                 and not author.is_self
                 and not author.is_bot

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE = 50
+REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4  # Discourse's Post.types
 
 
 @dataclass(slots=True)
@@ -201,14 +202,23 @@ class SandboxForum:
             return self._add_post(topic, username, raw, None)
 
     def reply(
-        self, username: str, topic_id: int, raw: str, *, reply_to_post_number: int | None = None
+        self,
+        username: str,
+        topic_id: int,
+        raw: str,
+        *,
+        reply_to_post_number: int | None = None,
+        post_type: int = REGULAR,
     ) -> dict[str, Any]:
-        """Add a post to a topic; returns it."""
+        """Add a post to a topic; returns it. `post_type`: 1 regular, 2 moderator action,
+        3 small action, 4 whisper (only staff can see whispers, as in Discourse)."""
         with self._lock:
             self.add_user(username)
-            return self._add_post(self._topics[topic_id], username, raw, reply_to_post_number)
+            return self._add_post(self._topics[topic_id], username, raw, reply_to_post_number, post_type)
 
-    def _add_post(self, topic: _Topic, username: str, raw: str, reply_to: int | None) -> dict[str, Any]:
+    def _add_post(
+        self, topic: _Topic, username: str, raw: str, reply_to: int | None, post_type: int = 1
+    ) -> dict[str, Any]:
         user = self._users[username]
         post = {
             "id": self._next_post,
@@ -219,7 +229,7 @@ class SandboxForum:
             "cooked": f"<p>{raw}</p>",
             "raw": raw,
             "post_number": len(topic.post_ids) + 1,
-            "post_type": 1,
+            "post_type": post_type,
             "reply_to_post_number": reply_to,
             "topic_id": topic.id,
             "topic_slug": _slug(topic.title),
@@ -305,6 +315,10 @@ class SandboxForum:
     def _visible(self, topic: _Topic, user: dict[str, Any]) -> bool:
         return topic.archetype != "private_message" or user["username"] in topic.allowed or user["admin"]
 
+    def _post_visible(self, post: dict[str, Any], user: dict[str, Any]) -> bool:
+        """Whispers are served to staff only (Discourse's default whisperers)."""
+        return post["post_type"] != WHISPER or bool(user["staff"])
+
     def handle(
         self, method: str, raw_path: str, headers: Any, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
@@ -361,6 +375,8 @@ class SandboxForum:
                 is_pm = topic.archetype == "private_message"
                 if is_pm != private or (private and not self._visible(topic, user)):
                     continue
+                if not self._post_visible(self._posts[pid], user):
+                    continue
                 rows.append(self._posts[pid])
                 if len(rows) >= PAGE_SIZE:
                     break
@@ -369,7 +385,7 @@ class SandboxForum:
             topic = self._topics.get(int(m.group(1)))
             if topic is None or not self._visible(topic, user):
                 return _not_found()
-            posts = [self._posts[i] for i in topic.post_ids]
+            posts = [self._posts[i] for i in topic.post_ids if self._post_visible(self._posts[i], user)]
             return _json(
                 200,
                 {
@@ -378,7 +394,7 @@ class SandboxForum:
                     "archetype": topic.archetype,
                     "category_id": topic.category_id,
                     "posts_count": len(posts),
-                    "post_stream": {"posts": posts[:20], "stream": list(topic.post_ids)},
+                    "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]},
                 },
             )
         if m := re.fullmatch(r"/t/(\d+)/posts\.json", path):
@@ -386,7 +402,11 @@ class SandboxForum:
             if topic is None or not self._visible(topic, user):
                 return _not_found()
             wanted = {int(x) for x in query.get("post_ids[]", []) if x.isdigit()}
-            ids = [i for i in topic.post_ids if not wanted or i in wanted]
+            ids = [
+                i
+                for i in topic.post_ids
+                if (not wanted or i in wanted) and self._post_visible(self._posts[i], user)
+            ]
             return _json(200, {"id": topic.id, "post_stream": {"posts": [self._posts[i] for i in ids]}})
         return _not_found()
 
@@ -402,7 +422,12 @@ class SandboxForum:
             if topic is None or not self._visible(topic, user):
                 return _not_found()
             reply_to = one("reply_to_post_number")
-            post = self._add_post(topic, user["username"], raw, int(reply_to) if reply_to.isdigit() else None)
+            # Discourse: `whisper=true` makes a whisper only for staff; anyone else silently
+            # gets a regular, public post.
+            kind = WHISPER if one("whisper") == "true" and user["staff"] else REGULAR
+            post = self._add_post(
+                topic, user["username"], raw, int(reply_to) if reply_to.isdigit() else None, kind
+            )
             return _json(200, post)
         title = one("title")
         if len(title.strip()) < 5:

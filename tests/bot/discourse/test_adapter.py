@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from bot.discourse.adapter import StartupError
 from bot.discourse.client import ForumUnavailable
@@ -303,3 +304,59 @@ async def test_a_url_that_is_not_discourse_fails_start(make_adapter, tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+async def test_only_regular_posts_are_questions_and_whispers_get_no_reply(forum, make_adapter):
+    """Discourse post_type: 2 moderator action, 3 small action, 4 whisper are never answered."""
+    adapter = make_adapter()
+    await adapter.start()
+    t = forum.create_topic(
+        "bob", "Node shows 0 uptime", "My node has been online all week but shows zero uptime."
+    )
+    tid = t["topic_id"]
+    ask = "@farmhand can I farm ThreeFold in a Proxmox VM and still earn rewards?"
+    forum.reply("maria_mod", tid, ask, post_type=2)
+    forum.reply("maria_mod", tid, ask, post_type=3)
+    whisper = forum.reply("maria_mod", tid, ask, post_type=4)
+    assert await adapter.poll_once()
+    assert bot_replies(forum) == []
+    assert adapter.store.claim_state("discourse", f"post:{whisper['id']}") is None
+    # A regular post with the same text is an explicit call and is answered.
+    regular = forum.reply("alice", tid, ask)
+    assert await adapter.poll_once()
+    replies = bot_replies(forum, tid)
+    assert [r["reply_to_post_number"] for r in replies] == [regular["post_number"]]
+    assert all(r["post_type"] == 1 for r in replies)
+
+
+async def test_a_staff_whisper_does_not_count_as_a_human_answer(forum, make_adapter):
+    adapter = make_adapter()
+    await adapter.start()
+    t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.reply("maria_mod", t["topic_id"], "Mods: I'll look at this one later.", post_type=4)
+    assert await adapter.poll_once()
+    assert len(bot_replies(forum, t["topic_id"])) == 1
+
+
+def test_sandbox_whispers_only_for_staff(forum):
+    t = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.reply("maria_mod", t["topic_id"], "a staff note", post_type=4)
+
+    def ids(user):
+        r = requests.get(
+            f"{forum.url}/t/{t['topic_id']}.json",
+            headers={"Api-Key": forum.api_key, "Api-Username": user},
+            timeout=5,
+        )
+        return [p["post_type"] for p in r.json()["post_stream"]["posts"]]
+
+    assert ids("alice") == [1]
+    assert ids("maria_mod") == [1, 4]
+    # whisper=true from a non-staff user silently becomes a public post, as in Discourse.
+    r = requests.post(
+        f"{forum.url}/posts.json",
+        data={"raw": "trying to whisper", "topic_id": t["topic_id"], "whisper": "true"},
+        headers={"Api-Key": forum.api_key, "Api-Username": "alice"},
+        timeout=5,
+    )
+    assert r.json()["post_type"] == 1
