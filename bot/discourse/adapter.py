@@ -43,6 +43,7 @@ from bot.discourse.client import (
     ForumNotDiscourse,
     ForumRejected,
     ForumUnavailable,
+    is_enqueued,
 )
 from bot.discourse.convert import PLATFORM, author_of, is_private, is_regular, to_event
 from bot.ops import metrics
@@ -302,10 +303,12 @@ class DiscourseAdapter:
             self._remember(post_id)
             return True
 
+        raw = render_answer_md(decision, platform=PLATFORM)
         if not self.store.claim(PLATFORM, key, where=str(topic_id)):
             # Claimed by an earlier run that may have posted and died before recording it.
             try:
                 existing = await self._find_own_reply(topic_id, int(post.get("post_number") or 0))
+                held = None if existing is not None else await self._find_own_pending(topic_id, raw)
             except ForumError as exc:
                 log.warning("cannot check topic %s for an earlier reply (%s); will retry", topic_id, exc)
                 return False
@@ -319,7 +322,9 @@ class DiscourseAdapter:
                 )
                 self._remember(post_id)
                 return True
-        raw = render_answer_md(decision, platform=PLATFORM)
+            if held is not None:
+                await self._held(event, decision, key, held, source=source, found=True)
+                return True
         try:
             reply = await self.client.reply(topic_id, raw, int(post.get("post_number") or 0) or None)
         except ForumRejected as exc:
@@ -337,12 +342,49 @@ class DiscourseAdapter:
             self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}")
             log.warning("post %s: reply failed (%s); will check and retry", post_id, exc)
             return False
+        if is_enqueued(reply):
+            pending = reply.get("pending_post") or {}
+            await self._held(event, decision, key, str(pending.get("id") or "?"), source=source)
+            return True
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
         self._record(event, decision, posted=True)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
         return True
+
+    async def _held(
+        self, event: Event, decision: Decision, key: str, pending_id: str, *, source: str, found: bool = False
+    ) -> None:
+        """The forum put the reply in its review queue: done, never posted again (a moderator
+        approves or rejects it). Recorded as `pending:<id>` in place of a reply id."""
+        self.store.mark_posted(PLATFORM, key, f"pending:{pending_id}", where=event.where)
+        metrics.REPLIES_HELD.labels(platform=PLATFORM).inc()
+        self.health.held_for_approval(PLATFORM)
+        log.warning(
+            "post %s: the forum %s my reply for approval (pending post %s); not posting it again",
+            event.item_id,
+            "already holds" if found else "holds",
+            pending_id,
+        )
+        self._record(event, decision, posted=False, reason_suffix="; reply held for approval by the forum")
+        await self._report(event, decision, posted=False, reply_id=None, source=source)
+        self._remember(int(event.item_id))
+
+    async def _find_own_pending(self, topic_id: int, raw: str) -> str | None:
+        """The id of the bot's reply waiting in the review queue for this topic, if any."""
+        try:
+            pending = await self.client.pending_posts(self.me)
+        except (ForumRejected, ForumAuthError, ForumNotDiscourse) as exc:
+            log.info("cannot list my posts awaiting approval (%s); assuming none", exc)
+            return None
+        for p in pending:
+            if (
+                int(p.get("topic_id") or 0) == topic_id
+                and str(p.get("raw_text") or "").strip() == raw.strip()
+            ):
+                return str(p.get("id"))
+        return None
 
     async def _find_own_reply(self, topic_id: int, post_number: int) -> int | None:
         """The id of the bot's reply to post `post_number` in the topic, if it is there."""

@@ -219,12 +219,31 @@ class ForumClient:
         return list(((data or {}).get("post_stream") or {}).get("posts") or [])
 
     async def reply(self, topic_id: int, raw: str, reply_to_post_number: int | None) -> dict[str, Any]:
-        """Post a reply in a topic (or PM); returns the created post."""
+        """Post a reply in a topic (or PM); returns the created post.
+
+        When the forum holds the post for approval it answers 200 with
+        `{"action": "enqueued", "pending_post": {"id": ...}, ...}` and no post id; that
+        answer is returned as it is (see `is_enqueued`).
+        """
         extra = {"reply_to_post_number": reply_to_post_number} if reply_to_post_number else {}
         data = await self.call(
             lambda: self._c.create_post(raw, topic_id=int(topic_id), **extra),
             f"POST /posts (topic {topic_id})",
         )
+        if is_enqueued(data):
+            return data
         if not isinstance(data, dict) or "id" not in data:
             raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
         return data
+
+    async def pending_posts(self, username: str) -> list[dict[str, Any]]:
+        """The user's posts waiting in the review queue (`GET /posts/{username}/pending.json`)."""
+        data = await self.call(
+            lambda: self._c._get(f"/posts/{username}/pending.json"), f"GET /posts/{username}/pending.json"
+        )
+        return list((data or {}).get("pending_posts") or []) if isinstance(data, dict) else []
+
+
+def is_enqueued(data: Any) -> bool:
+    """True for Discourse's answer to a post held for approval (HTTP 200, no post id)."""
+    return isinstance(data, dict) and data.get("action") == "enqueued"

@@ -22,6 +22,12 @@ REPLIES = Counter(
     ["platform"],
     registry=REGISTRY,
 )
+REPLIES_HELD = Counter(
+    "farmhand_replies_held_for_approval_total",
+    "Replies the forum accepted into its review queue instead of posting (Discourse 'enqueued')",
+    ["platform"],
+    registry=REGISTRY,
+)
 VERDICTS = Counter(
     "farmhand_verdicts_total",
     "Dump verdicts given, by kind (bare-metal, virtual, container, inconclusive)",

@@ -84,6 +84,9 @@ class SandboxForum:
         self._next_topic = 10
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
+        self._approval: set[str] = set()  # users whose new posts go to the review queue
+        self._pending: dict[int, dict[str, Any]] = {}  # review queue: pending post id -> payload
+        self._next_pending = 1
         self._webhook: tuple[str, str] | None = None
         self._event_id = 0
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
@@ -156,6 +159,24 @@ class SandboxForum:
     def hold_posts(self, seconds: float) -> None:
         """Store new posts at once but answer POST /posts only after `seconds`."""
         self._hold_posts = seconds
+
+    def require_approval(self, username: str, on: bool = True) -> None:
+        """Hold `username`'s new posts for approval: POST /posts answers 200
+        `{"action": "enqueued", "pending_post": {...}}` with no post id, as Discourse does."""
+        with self._lock:
+            (self._approval.add if on else self._approval.discard)(username)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The review queue, oldest first."""
+        with self._lock:
+            return [dict(p) for _, p in sorted(self._pending.items())]
+
+    def approve(self, pending_id: int) -> dict[str, Any]:
+        """Approve a queued post: it becomes a real post (with a new id); returns it."""
+        with self._lock:
+            p = self._pending.pop(pending_id)
+            reply_to = p["reply_to_post_number"]
+            return self._add_post(self._topics[p["topic_id"]], p["username"], p["raw_text"], reply_to)
 
     def send_webhooks_to(self, url: str | None, secret: str = "") -> None:
         """Deliver a signed `post_created` webhook for each new post (None: stop)."""
@@ -360,6 +381,17 @@ class SandboxForum:
         if m := re.fullmatch(r"/u/([^/]+)\.json", path):
             other = self._users.get(m.group(1))
             return _json(200, {"user": other}) if other else _not_found()
+        if m := re.fullmatch(r"/posts/([^/]+)/pending\.json", path):
+            if m.group(1) != user["username"] and not user["staff"]:
+                return _json(403, {"errors": ["You are not permitted to view the requested resource."]})
+            keep = ("id", "username", "name", "avatar_template", "created_by_id", "created_at", "raw_text")
+            keep += ("title", "topic_id", "topic_url", "category_id")
+            rows = [
+                {k: p[k] for k in keep}
+                for _, p in sorted(self._pending.items())
+                if p["username"] == m.group(1)
+            ]
+            return _json(200, {"pending_posts": rows})
         if path == "/site.json":
             return _json(200, {"categories": self.categories})
         if path == "/categories.json":
@@ -410,6 +442,31 @@ class SandboxForum:
             return _json(200, {"id": topic.id, "post_stream": {"posts": [self._posts[i] for i in ids]}})
         return _not_found()
 
+    def _enqueue(self, topic: _Topic, user: dict[str, Any], raw: str, reply_to: int | None) -> dict[str, Any]:
+        pending = {
+            "id": self._next_pending,
+            "username": user["username"],
+            "name": user["name"],
+            "avatar_template": user["avatar_template"],
+            "created_by_id": user["id"],
+            "created_at": _now_iso(),
+            "raw_text": raw,
+            "title": topic.title,
+            "topic_id": topic.id,
+            "topic_url": f"/t/{_slug(topic.title)}/{topic.id}",
+            "category_id": topic.category_id,
+            "reply_to_post_number": reply_to,  # kept for approve(); not served
+        }
+        self._next_pending += 1
+        self._pending[pending["id"]] = pending
+        return {
+            "action": "enqueued",
+            "pending_post": {"id": pending["id"], "raw": raw, "created_at": pending["created_at"]},
+            "pending_count": sum(1 for p in self._pending.values() if p["username"] == user["username"]),
+            "reason": "new_user",
+            "success": True,
+        }
+
     def _create(self, form: dict[str, list[str]], user: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         def one(name: str) -> str:
             return (form.get(name) or [""])[0]
@@ -422,6 +479,10 @@ class SandboxForum:
             if topic is None or not self._visible(topic, user):
                 return _not_found()
             reply_to = one("reply_to_post_number")
+            if user["username"] in self._approval:
+                return _json(
+                    200, self._enqueue(topic, user, raw, int(reply_to) if reply_to.isdigit() else None)
+                )
             # Discourse: `whisper=true` makes a whisper only for staff; anyone else silently
             # gets a regular, public post.
             kind = WHISPER if one("whisper") == "true" and user["staff"] else REGULAR

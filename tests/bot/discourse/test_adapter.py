@@ -360,3 +360,40 @@ def test_sandbox_whispers_only_for_staff(forum):
         timeout=5,
     )
     assert r.json()["post_type"] == 1
+
+
+async def test_reply_held_for_approval_is_done_pending_and_never_posted_twice(forum, make_adapter):
+    """POST /posts answers 200 {"action": "enqueued", "pending_post": {...}}: marked, moved on."""
+    from bot.ops import metrics
+
+    def held_metric() -> float:
+        return (
+            metrics.REGISTRY.get_sample_value(
+                "farmhand_replies_held_for_approval_total", {"platform": "discourse"}
+            )
+            or 0.0
+        )
+
+    before = held_metric()
+    forum.require_approval("farmhand")
+    adapter = make_adapter()
+    await adapter.start()
+    t1 = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    assert await adapter.poll_once()  # done, not "retry later"
+    t2 = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    for _ in range(3):
+        assert await adapter.poll_once()
+    queue = forum.pending()
+    assert [p["topic_id"] for p in queue] == [t1["topic_id"], t2["topic_id"]]  # one each, no repeats
+    assert bot_replies(forum) == []
+    assert adapter.store.claim_state("discourse", f"post:{t1['id']}") == "posted"
+    snap = adapter.health.snapshot()
+    assert snap["ok"] and snap["platforms"]["discourse"]["held_for_approval"] == 2
+    assert held_metric() - before == 2
+    rows = adapter.store.decisions_since(_since())
+    assert [r.posted for r in rows] == [False, False]
+    assert all("held for approval" in r.reason for r in rows)
+    # Approving it later does not make the bot post again.
+    forum.approve(queue[0]["id"])
+    assert await adapter.poll_once()
+    assert len(bot_replies(forum)) == 1 and len(forum.pending()) == 1

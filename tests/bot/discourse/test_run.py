@@ -179,3 +179,37 @@ def test_shadow_mode_process_posts_nothing(forum, tmp_path, mode):
     assert code == 0, err
     assert bot_replies(forum) == []
     assert "[shadow]" in err
+
+
+def test_kill_9_after_the_reply_was_enqueued_then_restart_does_not_enqueue_again(forum, tmp_path):
+    """The forum queued the reply for approval and the bot died before recording it."""
+    cfg = _config(tmp_path, forum.url)
+    state = tmp_path / "state" / "state.sqlite3"
+    forum.require_approval("farmhand")
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: _polls(forum) >= 3), "the bot did not start polling"
+        forum.hold_posts(5.0)
+        topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+        assert _wait(lambda: len(forum.pending()) == 1, 15)
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    store = Store(state)
+    key = f"post:{topic['id']}"
+    assert store.claim_state("discourse", key) == "claimed"
+    forum.hold_posts(0)
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: store.claim_state("discourse", key) == "posted", 20)
+        polls = _polls(forum)
+        assert _wait(lambda: _polls(forum) >= polls + 5)
+    finally:
+        code, err = _stop(proc)
+    store.close()
+    assert code == 0, err
+    assert len(forum.pending()) == 1 and bot_replies(forum) == []
+    assert "already holds my reply for approval" in err
