@@ -328,11 +328,15 @@ class DiscourseAdapter:
         try:
             reply = await self.client.reply(topic_id, raw, int(post.get("post_number") or 0) or None)
         except ForumRejected as exc:
-            # The forum will never take this reply (closed topic, validation): don't block the queue.
+            # The forum will never take this reply (403: closed or archived topic, a key whose
+            # scopes do not allow the route; 422: validation): release it and carry on. The
+            # decision's audit line, at warning level, is the one log line about it.
             self.store.release(PLATFORM, key)
-            metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="rejected").inc()
-            log.error("post %s: the forum refused the reply: %s", post_id, exc)
-            self._record(event, decision, posted=False, reason_suffix=f"; reply refused: {exc}")
+            kind = "forbidden" if exc.status == 403 else "rejected"
+            metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
+            self._record(
+                event, decision, posted=False, reason_suffix=f"; reply refused: {exc}", level=logging.WARNING
+            )
             self._remember(post_id)
             return True
         except ForumError as exc:
@@ -408,7 +412,15 @@ class DiscourseAdapter:
         while len(self._seen) > _SEEN_MAX:
             self._seen.popitem(last=False)
 
-    def _record(self, event: Event, decision: Decision, *, posted: bool, reason_suffix: str = "") -> None:
+    def _record(
+        self,
+        event: Event,
+        decision: Decision,
+        *,
+        posted: bool,
+        reason_suffix: str = "",
+        level: int = logging.INFO,
+    ) -> None:
         audit.record(
             self.store,
             event,
@@ -416,6 +428,7 @@ class DiscourseAdapter:
             shadow=self.shadow,
             posted=posted,
             reason=decision.reason + reason_suffix,
+            level=level,
         )
 
     async def _report(

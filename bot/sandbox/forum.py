@@ -59,6 +59,8 @@ class _Topic:
     archetype: str  # "regular" | "private_message"
     allowed: set[str] = field(default_factory=set)
     post_ids: list[int] = field(default_factory=list)
+    closed: bool = False
+    archived: bool = False
 
 
 def _now_iso() -> str:
@@ -84,6 +86,7 @@ class SandboxForum:
         self._next_topic = 10
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
+        self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
         self._approval: set[str] = set()  # users whose new posts go to the review queue
         self._pending: dict[int, dict[str, Any]] = {}  # review queue: pending post id -> payload
         self._next_pending = 1
@@ -159,6 +162,24 @@ class SandboxForum:
     def hold_posts(self, seconds: float) -> None:
         """Store new posts at once but answer POST /posts only after `seconds`."""
         self._hold_posts = seconds
+
+    def deny(self, method: str, path: str) -> None:
+        """Answer 403 `invalid_access` to `method` requests under `path`, as Discourse does for
+        an API key whose scopes do not cover the route."""
+        with self._lock:
+            self._denied.append((method, path))
+
+    def close_topic(self, topic_id: int, *, archived: bool = False) -> None:
+        """Close (or archive) a topic: only moderators, admins and TL4 users may still post (403 otherwise)."""
+        with self._lock:
+            topic = self._topics[topic_id]
+            topic.closed, topic.archived = True, archived or topic.archived
+
+    def set_role(self, username: str, *, moderator: bool = False, admin: bool = False) -> None:
+        """Change a user's staff flags."""
+        with self._lock:
+            user = self._users[username]
+            user.update(moderator=moderator, admin=admin, staff=moderator or admin)
 
     def require_approval(self, username: str, on: bool = True) -> None:
         """Hold `username`'s new posts for approval: POST /posts answers 200
@@ -361,6 +382,8 @@ class SandboxForum:
                     "error_type": "invalid_access",
                 },
             )
+        if any(method == m and path.startswith(p) for m, p in list(self._denied)):
+            return _forbidden()
         with self._lock:
             if method == "GET":
                 return self._get(path, query, user)
@@ -478,6 +501,8 @@ class SandboxForum:
             topic = self._topics.get(int(one("topic_id")) if one("topic_id").isdigit() else -1)
             if topic is None or not self._visible(topic, user):
                 return _not_found()
+            if (topic.closed or topic.archived) and not user["staff"]:
+                return _forbidden()  # Guardian#can_create_post_on_topic?: closed/archived need a moderator
             reply_to = one("reply_to_post_number")
             if user["username"] in self._approval:
                 return _json(
@@ -508,6 +533,13 @@ class SandboxForum:
 
 def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": JSON_TYPE}, json.dumps(payload).encode()
+
+
+def _forbidden() -> tuple[int, dict[str, str], bytes]:
+    return _json(
+        403,
+        {"errors": ["You are not permitted to view the requested resource."], "error_type": "invalid_access"},
+    )
 
 
 def _not_found() -> tuple[int, dict[str, str], bytes]:

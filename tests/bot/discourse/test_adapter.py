@@ -397,3 +397,36 @@ async def test_reply_held_for_approval_is_done_pending_and_never_posted_twice(fo
     forum.approve(queue[0]["id"])
     assert await adapter.poll_once()
     assert len(bot_replies(forum)) == 1 and len(forum.pending()) == 1
+
+
+async def test_403_on_a_reply_releases_it_logs_one_line_and_carries_on(forum, make_adapter, caplog):
+    """A closed topic (bot not a moderator) or a key whose scopes refuse the route: 403 on POST."""
+    forum.set_role("farmhand")  # not a moderator: closed topics refuse its posts
+    adapter = make_adapter()
+    await adapter.start()
+    closed = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.close_topic(closed["topic_id"])
+    open_one = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    with caplog.at_level("INFO", logger="bot"):
+        assert await adapter.poll_once()  # not "retry later": the queue moves on
+    assert [r["topic_id"] for r in bot_replies(forum)] == [open_one["topic_id"]]
+    assert adapter.store.claim_state("discourse", f"post:{closed['id']}") is None  # released
+    lines = [r for r in caplog.records if str(closed["id"]) in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelname == "WARNING"
+    assert "reply refused" in lines[0].getMessage() and "403" in lines[0].getMessage()
+    posts_before = sum(1 for m, p, _ in forum.requests if m == "POST")
+    assert await adapter.poll_once() and await adapter.poll_once()
+    assert sum(1 for m, p, _ in forum.requests if m == "POST") == posts_before  # never retried
+    rows = adapter.store.decisions_since(_since())
+    assert [r.posted for r in rows] == [False, True]
+
+
+async def test_403_from_key_scopes_on_post_is_a_refusal_not_an_outage(forum, make_adapter):
+    adapter = make_adapter()
+    await adapter.start()
+    forum.deny("POST", "/posts")
+    t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    assert await adapter.poll_once()
+    assert adapter.store.claim_state("discourse", f"post:{t['id']}") is None
+    assert int(adapter.store.get_cursor("discourse:posts")) == t["id"]
+    assert bot_replies(forum) == []
