@@ -45,7 +45,14 @@ from bot.discourse.client import (
     ForumUnavailable,
     is_enqueued,
 )
-from bot.discourse.convert import PLATFORM, author_of, is_private, is_regular, to_event
+from bot.discourse.convert import (
+    PLATFORM,
+    author_of,
+    is_flag_message,
+    is_private,
+    is_regular,
+    to_event,
+)
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
@@ -107,6 +114,7 @@ class DiscourseAdapter:
         self.on_handled = on_handled
         self._lock = asyncio.Lock()
         self._seen: OrderedDict[int, None] = OrderedDict()  # post ids fully handled in this run
+        self._pm_topics: OrderedDict[int, bool] = OrderedDict()  # PM topic -> the bot's own conversation
         self._floor: dict[str, int] = {}
         self._wake = asyncio.Event()
         health.register(PLATFORM)
@@ -130,7 +138,14 @@ class DiscourseAdapter:
         except ForumError as exc:
             raise StartupError(f"discourse: cannot reach the forum at {self.cfg.url} ({exc})") from None
         self.me = str(user.get("username") or self.cfg.api_username)
-        if not (user.get("moderator") or user.get("admin")):
+        if user.get("admin"):
+            # An admin's /private-posts.json is every PM on the site, and an admin may post
+            # anywhere; a support bot needs neither. Least privilege: refuse.
+            raise StartupError(
+                f"discourse: the forum account {self.me!r} is an admin; farmhand does not run as an "
+                "admin (it would read every private message on the site): make it a moderator instead"
+            )
+        if not user.get("moderator"):
             log.warning(
                 "the forum account %s is not a moderator: Discourse's new-user and duplicate-post "
                 "limits will apply to its replies",
@@ -280,6 +295,15 @@ class DiscourseAdapter:
         if author.is_self or author.is_bot:
             self._remember(post_id)  # never itself or other bots; not even an audit line
             return True
+        if private and is_regular(post):
+            try:
+                mine = await self._my_conversation(topic_id)
+            except ForumError as exc:
+                log.warning("cannot read PM topic %s to check who is in it (%s); will retry", topic_id, exc)
+                return False
+            if not mine:
+                self._remember(post_id)  # someone else's conversation or a flag: not even an audit line
+                return True
         event = to_event(
             post,
             me=self.me,
@@ -356,6 +380,40 @@ class DiscourseAdapter:
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
         return True
+
+    async def _my_conversation(self, topic_id: int) -> bool:
+        """True when the bot is a direct participant of this PM and it was not started by a flag.
+
+        An admin sees every PM on the site in /private-posts.json and a moderator every
+        group-inbox PM, including each "notify moderators" flag; none of those are calls to
+        the bot. One `GET /t/{id}.json` per topic, cached for the run.
+        """
+        if topic_id in self._pm_topics:
+            self._pm_topics.move_to_end(topic_id)
+            return self._pm_topics[topic_id]
+        try:
+            topic = await self.client.topic(topic_id)
+        except (ForumRejected, ForumAuthError) as exc:  # 403/404: the bot cannot see it, so not its own
+            log.info("PM topic %s is not readable (%s): not my conversation", topic_id, exc)
+            topic = {}
+        details = topic.get("details") or {}
+        allowed = {str(u.get("username") or "").lower() for u in details.get("allowed_users") or []}
+        first = next(iter((topic.get("post_stream") or {}).get("posts") or []), None)
+        verdict = (
+            self.me.lower() in allowed
+            and not topic.get("is_warning")
+            and not (first is not None and is_flag_message(first, self.cfg.url))
+        )
+        if not verdict:
+            log.info(
+                "PM topic %s: %s; not answering it",
+                topic_id,
+                "started by a flag" if self.me.lower() in allowed else "the bot is not a direct participant",
+            )
+        self._pm_topics[topic_id] = verdict
+        while len(self._pm_topics) > _SEEN_MAX:
+            self._pm_topics.popitem(last=False)
+        return verdict
 
     async def _held(
         self, event: Event, decision: Decision, key: str, pending_id: str, *, source: str, found: bool = False

@@ -50,6 +50,17 @@ def is_regular(post: dict[str, Any]) -> bool:
     return post_type(post) == REGULAR_POST
 
 
+def is_flag_message(first_post: dict[str, Any], base_url: str) -> bool:
+    """True for the first post of a PM Discourse made from a flag ("notify moderators" or
+    "send @user a message"): the flagger's message, then the flagged post's URL on this forum
+    alone on the last line (`raw`, or the text of `cooked` when the topic view has no raw)."""
+    lines = [line.strip() for line in post_text(first_post).splitlines() if line.strip()]
+    if len(lines) < 2:  # a bare link is a normal message
+        return False
+    base = re.escape(base_url.rstrip("/"))
+    return re.fullmatch(rf"(?:{base})?/t/[^\s/]+/\d+/\d+/?", lines[-1]) is not None
+
+
 def mentions(text: str, username: str) -> bool:
     """True when the text @mentions `username` (not inside an email address or a longer name)."""
     return re.search(rf"(?<![\w@.])@{re.escape(username)}(?![\w-])", text, re.IGNORECASE) is not None

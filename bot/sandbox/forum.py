@@ -61,6 +61,8 @@ class _Topic:
     post_ids: list[int] = field(default_factory=list)
     closed: bool = False
     archived: bool = False
+    groups: set[str] = field(default_factory=set)  # group inboxes the PM was sent to
+    created_by: str = ""
 
 
 def _now_iso() -> str:
@@ -228,20 +230,43 @@ class SandboxForum:
         *,
         category_id: int | None = None,
         private_to: list[str] | None = None,
+        private_to_groups: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Open a topic (or a PM when `private_to` names recipients); returns its first post."""
+        """Open a topic (or a PM when `private_to` names users or `private_to_groups` group
+        inboxes, e.g. "moderators"); returns its first post."""
         with self._lock:
             self.add_user(username)
+            pm = bool(private_to or private_to_groups)
             topic = _Topic(
                 id=self._next_topic,
                 title=title,
-                category_id=None if private_to else (category_id or self.categories[0]["id"]),
-                archetype="private_message" if private_to else "regular",
+                category_id=None if pm else (category_id or self.categories[0]["id"]),
+                archetype="private_message" if pm else "regular",
                 allowed={username, *(private_to or [])},
+                groups=set(private_to_groups or []),
+                created_by=username,
             )
             self._next_topic += 1
             self._topics[topic.id] = topic
             return self._add_post(topic, username, raw, None)
+
+    def flag(
+        self, username: str, post_id: int, message: str, *, kind: str = "notify_moderators"
+    ) -> dict[str, Any]:
+        """Flag a post the way Discourse does for "notify moderators" (a PM from the flagger to
+        the `moderators` group inbox) or "send @author a message" (`notify_user`: a PM from the
+        flagger to the post's author); the body is the message, a blank line and the post's
+        URL. Returns the PM's first post."""
+        with self._lock:
+            post = self._posts[post_id]
+            topic = self._topics[post["topic_id"]]
+            link = f"{self.url}/t/{_slug(topic.title)}/{topic.id}/{post['post_number']}"
+            body = f"{message}\n\n{link}"
+            if kind == "notify_user":
+                title = f'Your post in "{topic.title}"'
+                return self.create_topic(username, title, body, private_to=[post["username"]])
+            title = f'A post in "{topic.title}" requires staff attention'
+            return self.create_topic(username, title, body, private_to_groups=["moderators"])
 
     def reply(
         self,
@@ -354,8 +379,38 @@ class SandboxForum:
             return None
         return user
 
+    def _in_group(self, user: dict[str, Any], group: str) -> bool:
+        return (group in ("moderators", "staff") and bool(user["staff"])) or (
+            group == "admins" and bool(user["admin"])
+        )
+
     def _visible(self, topic: _Topic, user: dict[str, Any]) -> bool:
-        return topic.archetype != "private_message" or user["username"] in topic.allowed or user["admin"]
+        """Discourse: a PM is visible to its users, to members of its group inboxes, and to every admin."""
+        return (
+            topic.archetype != "private_message"
+            or user["username"] in topic.allowed
+            or any(self._in_group(user, g) for g in topic.groups)
+            or bool(user["admin"])
+        )
+
+    def _basic_user(self, username: str) -> dict[str, Any]:
+        u = self._users[username]
+        return {k: u[k] for k in ("id", "username", "name", "avatar_template")}
+
+    def _details(self, topic: _Topic) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for i in topic.post_ids:
+            counts[self._posts[i]["username"]] = counts.get(self._posts[i]["username"], 0) + 1
+        details: dict[str, Any] = {
+            "created_by": self._basic_user(topic.created_by) if topic.created_by else None,
+            "participants": [{**self._basic_user(n), "post_count": c} for n, c in counts.items()],
+        }
+        if topic.archetype == "private_message":
+            details["allowed_users"] = [self._basic_user(n) for n in sorted(topic.allowed)]
+            details["allowed_groups"] = [
+                {"id": 40 + i, "name": g} for i, g in enumerate(sorted(topic.groups))
+            ]
+        return details
 
     def _post_visible(self, post: dict[str, Any], user: dict[str, Any]) -> bool:
         """Whispers are served to staff only (Discourse's default whisperers)."""
@@ -448,6 +503,9 @@ class SandboxForum:
                     "title": topic.title,
                     "archetype": topic.archetype,
                     "category_id": topic.category_id,
+                    "closed": topic.closed,
+                    "archived": topic.archived,
+                    "details": self._details(topic),
                     "posts_count": len(posts),
                     "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]},
                 },

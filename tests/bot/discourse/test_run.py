@@ -213,3 +213,12 @@ def test_kill_9_after_the_reply_was_enqueued_then_restart_does_not_enqueue_again
     assert code == 0, err
     assert len(forum.pending()) == 1 and bot_replies(forum) == []
     assert "already holds my reply for approval" in err
+
+
+def test_an_admin_account_is_one_line_and_exit_1(forum, tmp_path):
+    forum.set_role("farmhand", admin=True)
+    proc = _start(_config(tmp_path, forum.url), forum.api_key)
+    code, err = _exit(proc)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(lines) == 1 and "is an admin" in lines[0] and "moderator" in lines[0]
+    assert "Traceback" not in err
