@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from bot.discourse.convert import (
     is_flag_message,
     is_private,
     is_regular,
+    parse_time,
     to_event,
 )
 from bot.ops import metrics
@@ -67,7 +69,7 @@ _SEEN_MAX = 5000
 
 
 class StartupError(RuntimeError):
-    """The adapter cannot start (wrong key, wrong URL, forum unreachable). One line."""
+    """The adapter cannot start (refused key, wrong URL, admin account). One line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +118,36 @@ class DiscourseAdapter:
         self._seen: OrderedDict[int, None] = OrderedDict()  # post ids fully handled in this run
         self._pm_topics: OrderedDict[int, bool] = OrderedDict()  # PM topic -> the bot's own conversation
         self._floor: dict[str, int] = {}
+        self._ready = False  # key checked, cursors set
+        self._is_down = False  # the forum is unreachable (one log line per change)
+        self._outage_at_start = False
+        self._warned_not_moderator = False
+        self._started_wall = time.time()
         self._wake = asyncio.Event()
         health.register(PLATFORM)
 
     # -- start-up -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the key and URL, learn who we are, and set the cursors on a first start."""
+        """Check the key and URL, learn who we are, and set the cursors on a first start.
+
+        Raises `StartupError` (one line) for what a retry cannot fix: a refused key or user,
+        a URL that is not a Discourse API, an admin account. A forum that is down or answers
+        5xx is not fatal: the adapter starts disconnected (health 503 with the reason) and
+        `run()` keeps trying with capped backoff, then catches up on the backlog.
+        """
+        self._started_wall = time.time()
+        try:
+            await self._connect()
+        except ForumUnavailable as exc:
+            self._down(f"forum unreachable at start-up: {exc}")
+
+    @property
+    def ready(self) -> bool:
+        """True once the key was checked and the cursors are set."""
+        return self._ready
+
+    async def _connect(self) -> None:
         try:
             user = await self.client.current_user()
         except ForumAuthError as exc:
@@ -135,8 +160,10 @@ class DiscourseAdapter:
             raise StartupError(
                 f"discourse: {self.cfg.url} does not look like a Discourse forum ({exc}); check discourse.url"
             ) from None
+        except ForumUnavailable:
+            raise
         except ForumError as exc:
-            raise StartupError(f"discourse: cannot reach the forum at {self.cfg.url} ({exc})") from None
+            raise ForumUnavailable(str(exc)) from None
         self.me = str(user.get("username") or self.cfg.api_username)
         if user.get("admin"):
             # An admin's /private-posts.json is every PM on the site, and an admin may post
@@ -145,7 +172,8 @@ class DiscourseAdapter:
                 f"discourse: the forum account {self.me!r} is an admin; farmhand does not run as an "
                 "admin (it would read every private message on the site): make it a moderator instead"
             )
-        if not user.get("moderator"):
+        if not user.get("moderator") and not self._warned_not_moderator:
+            self._warned_not_moderator = True
             log.warning(
                 "the forum account %s is not a moderator: Discourse's new-user and duplicate-post "
                 "limits will apply to its replies",
@@ -156,12 +184,53 @@ class DiscourseAdapter:
             if saved is None:
                 # First start: everything already on the forum is history, not questions for us.
                 page = await self._page(feed, None)
-                top = max((int(p["id"]) for p in page), default=0)
+                top = self._first_cursor(page)
                 self.store.set_cursor(_cursor_name(feed), str(top))
                 log.info("first start on %s: ignoring %s up to post %d", self.cfg.url, feed, top)
                 saved = str(top)
             self._floor[feed] = int(saved)
+        self._ready = True
+        self._up()
+
+    def _first_cursor(self, page: list[dict[str, Any]]) -> int:
+        """The cursor of a first start: the newest post, or, when the forum was unreachable at
+        start-up, the newest post older than the bot's start (what came in meanwhile is answered)."""
+        ids = [int(p["id"]) for p in page]
+        if not ids:
+            return 0
+        if not self._outage_at_start:
+            return max(ids)
+        older = []
+        for p in page:
+            created = parse_time(p.get("created_at"))
+            if created is None or created.timestamp() < self._started_wall:
+                older.append(int(p["id"]))
+        return max(older) if older else min(ids) - 1
+
+    def _down(self, reason: str) -> None:
+        """The forum cannot be reached: health 503 with the reason; one log line per change."""
+        metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="network").inc()
+        metrics.PLATFORM_UP.labels(platform=PLATFORM).set(0)
+        self.health.error(PLATFORM, reason, disconnected=True)
+        if not self._ready:
+            self._outage_at_start = True
+        if self._is_down:
+            log.debug("forum still unreachable: %s", reason)
+            return
+        self._is_down = True
+        log.warning("%s; retrying with backoff (at most every %g s)", reason, MAX_BACKOFF)
+
+    def _up(self) -> None:
+        metrics.PLATFORM_UP.labels(platform=PLATFORM).set(1)
         self.health.ok(PLATFORM)
+        if self._is_down:
+            self._is_down = False
+            log.info("forum %s reachable again; catching up", self.cfg.url)
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter, capped, so many bots don't hammer a recovering forum."""
+        delay = min(MAX_BACKOFF, self.cfg.poll_seconds * 2 ** min(failures, 12))
+        return random.uniform(delay / 2, delay)
 
     async def _page(self, feed: str, before: int | None) -> list[dict[str, Any]]:
         if feed == "posts":
@@ -173,27 +242,35 @@ class DiscourseAdapter:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every `poll_seconds` until `stop` is set; back off on errors. The error boundary."""
         failures = 0
+        while not stop.is_set() and not self._ready:
+            # The forum was unreachable at start-up: keep trying (a StartupError ends the run).
+            failures += 1
+            await self._sleep(self._backoff(failures), stop)
+            if stop.is_set():
+                return
+            try:
+                await self._connect()
+            except ForumUnavailable as exc:
+                self._down(f"forum unreachable at start-up: {exc}")
+        failures = 0
         while not stop.is_set():
             try:
                 complete = await self.poll_once()
-                self.health.ok(PLATFORM)
+                self._up()
                 failures = 0 if complete else failures + 1
+            except ForumUnavailable as exc:
+                failures += 1
+                self._down(f"forum unreachable: {exc}")
             except ForumError as exc:
                 failures += 1
-                kind = "network" if isinstance(exc, ForumUnavailable) else type(exc).__name__.lower()
-                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
-                self.health.error(PLATFORM, str(exc), disconnected=isinstance(exc, ForumUnavailable))
+                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=type(exc).__name__.lower()).inc()
+                self.health.error(PLATFORM, str(exc))
                 log.warning("forum poll failed (%s); retrying", exc)
             except Exception as exc:  # a bug must not kill the poller; it is logged with context
                 failures += 1
                 self.health.error(PLATFORM, f"internal error: {type(exc).__name__}")
                 log.exception("forum poll crashed; retrying")
-            delay = self.cfg.poll_seconds
-            if failures:
-                # Exponential backoff with full jitter, so many bots don't hammer a recovering forum.
-                delay = min(MAX_BACKOFF, self.cfg.poll_seconds * 2 ** min(failures, 8))
-                delay = random.uniform(delay / 2, delay)
-            await self._sleep(delay, stop)
+            await self._sleep(self._backoff(failures) if failures else self.cfg.poll_seconds, stop)
 
     async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
         stop_wait = asyncio.ensure_future(stop.wait())
@@ -539,6 +616,10 @@ class DiscourseAdapter:
             received[post_id] = None
             while len(received) > _SEEN_MAX:
                 received.popitem(last=False)
+            if not self._ready:
+                # Not connected yet (no cursors): Discourse retries a failed delivery later.
+                received.pop(post_id, None)
+                return web.json_response({"error": "not ready"}, status=503)
             feed = "private_posts" if is_private(post) else "posts"
             if post_id <= self._floor.get(feed, 0):
                 return web.json_response({"ignored": "older than the bot's start"})

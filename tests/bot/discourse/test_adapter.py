@@ -267,8 +267,35 @@ async def test_wrong_key_and_wrong_url_fail_start_with_one_line(forum, make_adap
     port = forum.port
     forum.stop()
     down = make_adapter(state="s3.sqlite3", url=f"http://127.0.0.1:{port}")
-    with pytest.raises(StartupError, match="cannot reach"):
-        await down.start()
+    await down.start()  # an outage is not a start-up failure: it starts disconnected
+    assert not down.ready
+    snap = down.health.snapshot()
+    assert snap["ok"] is False and "unreachable at start-up" in snap["platforms"]["discourse"]["last_error"]
+
+
+async def test_5xx_at_start_up_is_retried_and_the_backlog_answered(forum, make_adapter, caplog):
+    forum.inject("503", count=4, path="/session/current.json")
+    adapter = make_adapter()
+    with caplog.at_level("INFO", logger="bot.discourse"):
+        await adapter.start()
+        assert not adapter.ready
+        t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)  # asked while the bot waits
+        stop = asyncio.Event()
+        runner = asyncio.create_task(adapter.run(stop))
+        try:
+            for _ in range(100):
+                if bot_replies(forum, t["topic_id"]):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await asyncio.wait_for(runner, 5)
+    assert len(bot_replies(forum, t["topic_id"])) == 1
+    assert adapter.ready and adapter.health.snapshot()["ok"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert sum("unreachable" in m for m in msgs) == 1  # one line per state change, not per try
+    assert sum("reachable again" in m for m in msgs) == 1
+    assert sum(1 for m, p, s in forum.requests if p == "/session/current.json" and s == 503) == 4
 
 
 async def test_network_errors_are_typed(forum, make_adapter):
