@@ -151,6 +151,8 @@ class DiscourseAdapter:
         try:
             user = await self.client.current_user()
         except ForumAuthError as exc:
+            if not exc.bad_credentials:
+                raise self._scope_error(exc) from None
             raise StartupError(
                 f"discourse: the forum at {self.cfg.url} refused the API key or username "
                 f"{self.cfg.api_username!r} ({exc}); check FARMHAND_DISCOURSE_API_KEY, "
@@ -180,10 +182,15 @@ class DiscourseAdapter:
                 self.me,
             )
         for feed in FEEDS:
+            # Read each feed once now, so a key that may not read it fails here with the route
+            # named, not later in every poll (and the first start needs the page anyway).
+            try:
+                page = await self._page(feed, None)
+            except ForumAuthError as exc:
+                raise self._scope_error(exc) from None
             saved = self.store.get_cursor(_cursor_name(feed))
             if saved is None:
                 # First start: everything already on the forum is history, not questions for us.
-                page = await self._page(feed, None)
                 top = self._first_cursor(page)
                 self.store.set_cursor(_cursor_name(feed), str(top))
                 log.info("first start on %s: ignoring %s up to post %d", self.cfg.url, feed, top)
@@ -191,6 +198,14 @@ class DiscourseAdapter:
             self._floor[feed] = int(saved)
         self._ready = True
         self._up()
+
+    def _scope_error(self, exc: ForumAuthError) -> StartupError:
+        route = exc.route or "a request"
+        return StartupError(
+            f"discourse: the forum refused {route} with {exc.status or 403} for the API key of "
+            f"{self.cfg.api_username!r}: its scopes do not allow it; farmhand needs a key with "
+            "scope Global, or the granular scopes global:read (every GET) and topics:write (POST /posts)"
+        )
 
     def _first_cursor(self, page: list[dict[str, Any]]) -> int:
         """The cursor of a first start: the newest post, or, when the forum was unreachable at

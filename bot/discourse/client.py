@@ -37,9 +37,16 @@ class ForumError(Exception):
 class ForumAuthError(ForumError):
     """The forum refused the API key or user (401/403), or the URL is not a Discourse API."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, route: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.route = route  # "GET /posts.json": the request the forum refused
+
+    @property
+    def bad_credentials(self) -> bool:
+        """True when the forum said the key or username is wrong (401, or Discourse's 403
+        "The API username or key is invalid"), not that this key may not use this route."""
+        return self.status != 403 or "key is invalid" in str(self).lower()
 
 
 class ForumNotDiscourse(ForumError):
@@ -131,7 +138,9 @@ class _Client(DiscourseClient):
         if status >= 500:
             raise ForumUnavailable(f"{verb} {path}: server error {status}")
         if status in (401, 403):
-            raise ForumAuthError(f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}", status)
+            raise ForumAuthError(
+                f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}", status, f"{verb} {path}"
+            )
         if 300 <= status < 400:
             raise ForumNotDiscourse(f"{verb} {path}: redirected ({status})")
         if status >= 400:
@@ -241,7 +250,9 @@ class ForumClient:
                 # Discourse's "invalid access" on a write: the topic is closed or archived, the
                 # bot may not post there, or the key's scopes do not allow the route. Asking
                 # again will not change it: a refusal of this reply, not a broken key.
-                raise ForumRejected(str(exc), 403) from None
+                raise ForumRejected(
+                    f"{exc} (a closed or archived topic, or a key without the topics:write scope)", 403
+                ) from None
             raise
         if is_enqueued(data):
             return data

@@ -88,6 +88,7 @@ class SandboxForum:
         self._next_topic = 10
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
+        self._scopes: set[str] | None = None  # None: a Global key; else granular "resource:action"
         self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
         self._approval: set[str] = set()  # users whose new posts go to the review queue
         self._pending: dict[int, dict[str, Any]] = {}  # review queue: pending post id -> payload
@@ -170,6 +171,29 @@ class SandboxForum:
         an API key whose scopes do not cover the route."""
         with self._lock:
             self._denied.append((method, path))
+
+    def key_scopes(self, scopes: list[str] | None) -> None:
+        """Make the API key granular (Discourse's ApiKeyScope): "global:read" (every GET),
+        "topics:write" (POST /posts), "topics:read" (/t/{id}.json, /t/{id}/posts.json),
+        "users:show" (/u/{name}.json), "categories:list" (/categories.json). A request no
+        scope covers gets 403 invalid_access. None: a Global key again."""
+        with self._lock:
+            self._scopes = None if scopes is None else set(scopes)
+
+    def _scope_allows(self, method: str, path: str) -> bool:
+        scopes = self._scopes
+        if scopes is None:
+            return True
+        if method == "GET" and "global:read" in scopes:
+            return True
+        if method == "POST" and path in ("/posts", "/posts.json"):
+            return "topics:write" in scopes
+        checks = {
+            "topics:read": r"/t/(?:[^/]+/)?\d+(?:/posts)?\.json",
+            "users:show": r"/u/[^/]+\.json",
+            "categories:list": r"/categories\.json",
+        }
+        return method == "GET" and any(s in scopes and re.fullmatch(rx, path) for s, rx in checks.items())
 
     def close_topic(self, topic_id: int, *, archived: bool = False) -> None:
         """Close (or archive) a topic: only moderators, admins and TL4 users may still post (403 otherwise)."""
@@ -437,7 +461,9 @@ class SandboxForum:
                     "error_type": "invalid_access",
                 },
             )
-        if any(method == m and path.startswith(p) for m, p in list(self._denied)):
+        if not self._scope_allows(method, path) or any(
+            method == m and path.startswith(p) for m, p in list(self._denied)
+        ):
             return _forbidden()
         with self._lock:
             if method == "GET":
