@@ -66,6 +66,13 @@ FEEDS = ("posts", "private_posts")
 WEBHOOK_PATH = "/webhooks/discourse"
 MAX_BACKOFF = 120.0
 _SEEN_MAX = 5000
+EDIT_WINDOW = 3600.0  # seconds: edits older than this are not looked at again when polling
+
+
+def _version(post: dict[str, Any]) -> int:
+    """Discourse's post `version` (1 for a post never edited)."""
+    value = post.get("version")
+    return value if isinstance(value, int) and value > 0 else 1
 
 
 class StartupError(RuntimeError):
@@ -118,6 +125,8 @@ class DiscourseAdapter:
         self._seen: OrderedDict[int, None] = OrderedDict()  # post ids fully handled in this run
         self._pm_topics: OrderedDict[int, bool] = OrderedDict()  # PM topic -> the bot's own conversation
         self._floor: dict[str, int] = {}
+        self._recent: dict[str, list[dict[str, Any]]] = {}  # newest page of each feed, last poll
+        self._versions: OrderedDict[int, int] = OrderedDict()  # post id -> version handled
         self._ready = False  # key checked, cursors set
         self._is_down = False  # the forum is unreachable (one log line per change)
         self._outage_at_start = False
@@ -309,6 +318,8 @@ class DiscourseAdapter:
         while True:
             page = await self._page(feed, before)
             pages += 1
+            if before is None:
+                self._recent[feed] = page  # the newest page: where recent edits show up
             if not page:
                 break
             ids = [int(p["id"]) for p in page]
@@ -338,7 +349,24 @@ class DiscourseAdapter:
             if not done:
                 return False  # stop here: the cursor must not pass an unhandled post
             self.store.set_cursor(_cursor_name(feed), str(post_id))
-        return True
+        return await self._recheck_edits()
+
+    async def _recheck_edits(self) -> bool:
+        """Posts of the newest page edited within EDIT_WINDOW since the bot last handled them:
+        an @mention or a dump added by an edit. Still at most one reply per post (the claim)."""
+        now = time.time()
+        complete = True
+        for feed in FEEDS:
+            for post in sorted(self._recent.get(feed, []), key=lambda p: int(p["id"])):
+                post_id = int(post["id"])
+                if post_id <= self._floor.get(feed, 0) or _version(post) <= self._versions.get(post_id, 1):
+                    continue
+                edited_at = parse_time(post.get("updated_at"))
+                if edited_at is None or now - edited_at.timestamp() > EDIT_WINDOW:
+                    continue
+                done = await self.handle_post(post, private=feed == "private_posts", edited=True)
+                complete = complete and done
+        return complete
 
     def _human_answered_topics(self, posts: list[dict[str, Any]]) -> set[int]:
         """Topics where a staff member (not the bot) replied, as far as this batch shows.
@@ -368,12 +396,28 @@ class DiscourseAdapter:
         private: bool = False,
         answered_by_human: bool = False,
         source: str = "poll",
+        edited: bool = False,
     ) -> bool:
-        """Decide about one post and reply if needed; True when it is fully handled."""
+        """Decide about one post and reply if needed; True when it is fully handled.
+
+        `edited`: the post changed after it was handled (a `post_edited` webhook or a recent
+        edit seen while polling); it is decided again unless this version was handled already
+        or the bot has replied to it (the claim keeps it to one reply per post).
+        """
         async with self._lock:
-            return await self._handle(
+            post_id, version = int(post["id"]), _version(post)
+            if edited and version <= self._versions.get(post_id, 1):
+                return True
+            if edited:
+                self._seen.pop(post_id, None)
+            done = await self._handle(
                 post, private=private, answered_by_human=answered_by_human, source=source
             )
+            if done:
+                self._versions[post_id] = max(version, self._versions.get(post_id, 1))
+                while len(self._versions) > _SEEN_MAX:
+                    self._versions.popitem(last=False)
+            return done
 
     async def _handle(
         self, post: dict[str, Any], *, private: bool, answered_by_human: bool, source: str
@@ -606,7 +650,7 @@ class DiscourseAdapter:
     def webhook_route(self, secret: str) -> web.RouteDef:
         """POST /webhooks/discourse: verify the signature, dedupe on post id, handle at once."""
         key = secret.encode()
-        received: OrderedDict[int, None] = OrderedDict()
+        received: OrderedDict[tuple[int, int], None] = OrderedDict()
         tasks: set[asyncio.Task[bool]] = set()
 
         async def handler(request: web.Request) -> web.Response:
@@ -618,27 +662,32 @@ class DiscourseAdapter:
                 log.warning("rejected a webhook with a %s signature", "missing" if not signature else "wrong")
                 return web.json_response({"error": "invalid signature"}, status=401)
             event_name = request.headers.get("X-Discourse-Event", "")
-            if event_name != "post_created":
+            if event_name not in ("post_created", "post_edited"):
                 return web.json_response({"ignored": event_name or "unknown"})
+            edited = event_name == "post_edited"
             try:
                 post = json.loads(body)["post"]
                 post_id = int(post["id"])
             except (ValueError, KeyError, TypeError):
                 return web.json_response({"error": "not a post_created payload"}, status=400)
-            # Discourse gives a retry a new event id, so the post id is the dedupe key.
-            if post_id in received or post_id in self._seen:
+            # Discourse gives a retry a new event id, so the post (and its version, for edits)
+            # is the dedupe key.
+            dedupe = (post_id, _version(post) if edited else 0)
+            if dedupe in received or (not edited and post_id in self._seen):
                 return web.json_response({"duplicate": post_id})
-            received[post_id] = None
+            if edited and _version(post) <= self._versions.get(post_id, 1):
+                return web.json_response({"duplicate": post_id})
+            received[dedupe] = None
             while len(received) > _SEEN_MAX:
                 received.popitem(last=False)
             if not self._ready:
                 # Not connected yet (no cursors): Discourse retries a failed delivery later.
-                received.pop(post_id, None)
+                received.pop(dedupe, None)
                 return web.json_response({"error": "not ready"}, status=503)
             feed = "private_posts" if is_private(post) else "posts"
             if post_id <= self._floor.get(feed, 0):
                 return web.json_response({"ignored": "older than the bot's start"})
-            task = asyncio.create_task(self.handle_post(post, source="webhook"))
+            task = asyncio.create_task(self.handle_post(post, source="webhook", edited=edited))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             return web.json_response({"accepted": post_id})

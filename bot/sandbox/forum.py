@@ -311,12 +311,15 @@ class SandboxForum:
         self, topic: _Topic, username: str, raw: str, reply_to: int | None, post_type: int = 1
     ) -> dict[str, Any]:
         user = self._users[username]
+        now = _now_iso()
         post = {
             "id": self._next_post,
             "name": user["name"],
             "username": username,
             "avatar_template": user["avatar_template"],
-            "created_at": _now_iso(),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
             "cooked": f"<p>{raw}</p>",
             "raw": raw,
             "post_number": len(topic.post_ids) + 1,
@@ -343,6 +346,18 @@ class SandboxForum:
             threading.Thread(target=self._deliver, args=(url, secret, dict(post)), daemon=True).start()
         return dict(post)
 
+    def edit(self, post_id: int, raw: str) -> dict[str, Any]:
+        """Edit a post as its author: new raw and cooked, `version` + 1, `updated_at` now, and a
+        `post_edited` webhook (same payload shape as `post_created`). The id does not change."""
+        with self._lock:
+            post = self._posts[post_id]
+            post.update(raw=raw, cooked=f"<p>{raw}</p>", version=post["version"] + 1, updated_at=_now_iso())
+            if self._webhook is not None:
+                url, secret = self._webhook
+                args = (url, secret, dict(post), "post_edited")
+                threading.Thread(target=self._deliver, args=args, daemon=True).start()
+            return dict(post)
+
     def posts(self, *, topic_id: int | None = None, username: str | None = None) -> list[dict[str, Any]]:
         """Posts in id order, optionally of one topic and/or one author."""
         with self._lock:
@@ -362,7 +377,7 @@ class SandboxForum:
         """The body Discourse sends for `post_created`."""
         return json.dumps({"post": post}).encode()
 
-    def _deliver(self, url: str, secret: str, post: dict[str, Any]) -> None:
+    def _deliver(self, url: str, secret: str, post: dict[str, Any], event: str = "post_created") -> None:
         body = self.webhook_payload(post)
         with self._lock:
             self._event_id += 1
@@ -377,7 +392,7 @@ class SandboxForum:
                 "X-Discourse-Instance": self.url,
                 "X-Discourse-Event-Id": str(event_id),
                 "X-Discourse-Event-Type": "post",
-                "X-Discourse-Event": "post_created",
+                "X-Discourse-Event": event,
                 "X-Discourse-Event-Signature": f"sha256={sig}",
             },
         )
