@@ -66,6 +66,7 @@ FEEDS = ("posts", "private_posts")
 WEBHOOK_PATH = "/webhooks/discourse"
 MAX_BACKOFF = 120.0
 _SEEN_MAX = 5000
+LATE_WINDOW = 7 * 86400.0  # seconds of audit log consulted to tell a late post from a decided one
 EDIT_WINDOW = 3600.0  # seconds: edits older than this are not looked at again when polling
 
 
@@ -127,6 +128,7 @@ class DiscourseAdapter:
         self._floor: dict[str, int] = {}
         self._recent: dict[str, list[dict[str, Any]]] = {}  # newest page of each feed, last poll
         self._versions: OrderedDict[int, int] = OrderedDict()  # post id -> version handled
+        self._late_logged: set[int] = set()
         self._ready = False  # key checked, cursors set
         self._is_down = False  # the forum is unreachable (one log line per change)
         self._outage_at_start = False
@@ -352,14 +354,37 @@ class DiscourseAdapter:
         return await self._recheck_edits()
 
     async def _recheck_edits(self) -> bool:
-        """Posts of the newest page edited within EDIT_WINDOW since the bot last handled them:
-        an @mention or a dump added by an edit. Still at most one reply per post (the claim)."""
+        """A bounded look-back over the newest page of each feed (already fetched, no extra
+        request), for posts at or below the cursor:
+
+        - late arrivals: a post that shows up with an id below the cursor (approved from the
+          review queue, unhidden, a slow transaction) and was never handled nor decided;
+        - edits: posts edited within EDIT_WINDOW since the bot last handled them (an
+          @mention or a dump added by an edit).
+
+        Still at most one reply per post: the claim decides, whatever the path.
+        """
         now = time.time()
         complete = True
         for feed in FEEDS:
-            for post in sorted(self._recent.get(feed, []), key=lambda p: int(p["id"])):
+            cursor = int(self.store.get_cursor(_cursor_name(feed)) or 0)
+            recent = [
+                p for p in self._recent.get(feed, []) if self._floor.get(feed, 0) < int(p["id"]) <= cursor
+            ]
+            unseen = [str(p["id"]) for p in recent if int(p["id"]) not in self._seen]
+            decided = self.store.decided_items(PLATFORM, unseen, since=now - LATE_WINDOW)
+            for post in sorted(recent, key=lambda p: int(p["id"])):
                 post_id = int(post["id"])
-                if post_id <= self._floor.get(feed, 0) or _version(post) <= self._versions.get(post_id, 1):
+                if post_id not in self._seen and str(post_id) not in decided:
+                    if post_id not in self._late_logged:
+                        self._late_logged.add(post_id)
+                        log.info(
+                            "post %s appeared below the %s cursor (%s); handling it", post_id, feed, cursor
+                        )
+                    done = await self.handle_post(post, private=feed == "private_posts", source="late")
+                    complete = complete and done
+                    continue
+                if _version(post) <= self._versions.get(post_id, 1):
                     continue
                 edited_at = parse_time(post.get("updated_at"))
                 if edited_at is None or now - edited_at.timestamp() > EDIT_WINDOW:

@@ -90,6 +90,7 @@ class SandboxForum:
         self._hold_posts = 0.0
         self._scopes: set[str] | None = None  # None: a Global key; else granular "resource:action"
         self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
+        self._withheld: set[int] = set()  # post ids stored but not served yet (late arrivals)
         self._approval: set[str] = set()  # users whose new posts go to the review queue
         self._pending: dict[int, dict[str, Any]] = {}  # review queue: pending post id -> payload
         self._next_pending = 1
@@ -346,6 +347,18 @@ class SandboxForum:
             threading.Thread(target=self._deliver, args=(url, secret, dict(post)), daemon=True).start()
         return dict(post)
 
+    def withhold(self, post_id: int) -> None:
+        """Stop serving a post in /posts.json and /private-posts.json until `publish()`: it
+        will appear later with an id below posts the bot has already seen, like a post
+        approved from the review queue, unhidden, or committed by a slow transaction."""
+        with self._lock:
+            self._withheld.add(post_id)
+
+    def publish(self, post_id: int) -> None:
+        """Serve a withheld post (its id is unchanged, now below the bot's cursor)."""
+        with self._lock:
+            self._withheld.discard(post_id)
+
     def edit(self, post_id: int, raw: str) -> dict[str, Any]:
         """Edit a post as its author: new raw and cooked, `version` + 1, `updated_at` now, and a
         `post_edited` webhook (same payload shape as `post_created`). The id does not change."""
@@ -520,7 +533,7 @@ class SandboxForum:
             before = int(query.get("before", ["0"])[0] or 0)
             rows = []
             for pid in sorted(self._posts, reverse=True):
-                if before and pid >= before:
+                if (before and pid >= before) or pid in self._withheld:
                     continue
                 topic = self._topics[self._posts[pid]["topic_id"]]
                 is_pm = topic.archetype == "private_message"
