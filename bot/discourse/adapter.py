@@ -1,8 +1,10 @@
 """The Discourse adapter: watch the forum, ask the engine, reply at most once per post.
 
-Feeds: `GET /posts.json` (public) and `GET /private-posts.json` (PMs the bot is in),
-each with its own cursor (the last fully handled post id), paged with `before`. Signed
-`post_created` webhooks are handled at once; polling stays on as the safety net.
+Feeds: `GET /posts.json` (public) and `GET /private-posts.json` (the PMs the account can
+see; only those it is a direct participant of are answered), each with its own cursor
+(the last fully handled post id), paged with `before`, plus a look-back over the newest
+page for late posts and recent edits. Signed `post_created` and `post_edited` webhooks
+are handled at once; polling stays on as the safety net.
 
 Crash safety, per post that needs a reply (see docs/discourse.md):
 

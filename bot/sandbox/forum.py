@@ -17,7 +17,10 @@ like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` o
 text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the port;
 `hold_posts(seconds)` stores a new post and then stalls the response (to kill a bot between
 "posted" and "recorded"); `send_webhooks_to(url, secret)` delivers signed `post_created`
-webhooks. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
+and `post_edited` webhooks. What a real forum does that a friendly fake would not: post
+types and staff-only whispers, admin/moderator PM views, group inboxes and flags, the
+review queue (`enqueued`), 403s (closed topics, key scopes), edits and late posts — see
+docs/discourse.md. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
 """
 
 from __future__ import annotations
