@@ -25,8 +25,9 @@ def record(
     shadow: bool,
     posted: bool,
     reason: str | None = None,
+    level: int = logging.INFO,
 ) -> None:
-    """Write the audit row, log one line with the reason, and count the decision."""
+    """Write the audit row, log one line with the reason (at `level`), and count the decision."""
     reason = reason or decision.reason
     mode = "shadow" if shadow else "live"
     score = decision.match.score if decision.match is not None else None
@@ -49,7 +50,8 @@ def record(
         )
     except Exception:  # the audit log must never stop a reply
         log.exception("could not record the decision on %s item %s", event.platform, event.item_id)
-    log.info(
+    log.log(
+        level,
         "%s %s %s in %s: %s%s: %s",
         event.platform,
         event.kind.value,

@@ -95,7 +95,7 @@ async def run_service(
                         "FARMHAND_DISCOURSE_WEBHOOK_SECRET is set but there is no http section: webhooks are off"
                     )
                 routes.append(adapter.webhook_route(cfg.discourse.webhook_secret))
-            jobs.append(("discourse", adapter.run(stop)))
+            jobs.append(("discourse", _forum_job(adapter, stop, ForumStartupError)))
         if cfg.http is not None:
             from bot.web import HttpListenError, bound_port, start_http
 
@@ -153,6 +153,15 @@ async def run_service(
         if runner is not None:
             await runner.cleanup()
         store.close()
+
+
+async def _forum_job(adapter: Any, stop: asyncio.Event, startup_error: type[Exception]) -> None:
+    """The forum poller; a start-up refusal found on a later try (e.g. a 401 once the forum is
+    back) ends the service with its one line, like one found at once."""
+    try:
+        await adapter.run(stop)
+    except startup_error as exc:
+        raise StartupError(str(exc)) from None
 
 
 async def _prune_loop(store: Store, days: int, stop: asyncio.Event) -> None:

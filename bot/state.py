@@ -288,6 +288,18 @@ class Store:
             ),
         )
 
+    def decided_items(self, platform: str, item_ids: list[str], *, since: float) -> set[str]:
+        """Which of these items have an audit row made at or after `since` (unix time)."""
+        if not item_ids:
+            return set()
+        marks = ",".join("?" * len(item_ids))  # placeholders only: the values are bound
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT DISTINCT item_id FROM decisions WHERE at >= ? AND platform = ? AND item_id IN ({marks})",
+                (float(since), platform, *map(str, item_ids)),
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def decisions_since(self, ts: datetime) -> list[DecisionRecord]:
         """Audit-log rows at or after `ts` (naive datetimes are taken as UTC), oldest first."""
         if ts.tzinfo is None:

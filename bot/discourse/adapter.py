@@ -1,8 +1,10 @@
 """The Discourse adapter: watch the forum, ask the engine, reply at most once per post.
 
-Feeds: `GET /posts.json` (public) and `GET /private-posts.json` (PMs the bot is in),
-each with its own cursor (the last fully handled post id), paged with `before`. Signed
-`post_created` webhooks are handled at once; polling stays on as the safety net.
+Feeds: `GET /posts.json` (public) and `GET /private-posts.json` (the PMs the account can
+see; only those it is a direct participant of are answered), each with its own cursor
+(the last fully handled post id), paged with `before`, plus a look-back over the newest
+page for late posts and recent edits. Signed `post_created` and `post_edited` webhooks
+are handled at once; polling stays on as the safety net.
 
 Crash safety, per post that needs a reply (see docs/discourse.md):
 
@@ -25,6 +27,7 @@ import hmac
 import json
 import logging
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,8 +46,17 @@ from bot.discourse.client import (
     ForumNotDiscourse,
     ForumRejected,
     ForumUnavailable,
+    is_enqueued,
 )
-from bot.discourse.convert import PLATFORM, author_of, is_private, to_event
+from bot.discourse.convert import (
+    PLATFORM,
+    author_of,
+    is_flag_message,
+    is_private,
+    is_regular,
+    parse_time,
+    to_event,
+)
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
@@ -56,10 +68,18 @@ FEEDS = ("posts", "private_posts")
 WEBHOOK_PATH = "/webhooks/discourse"
 MAX_BACKOFF = 120.0
 _SEEN_MAX = 5000
+LATE_WINDOW = 7 * 86400.0  # seconds of audit log consulted to tell a late post from a decided one
+EDIT_WINDOW = 3600.0  # seconds: edits older than this are not looked at again when polling
+
+
+def _version(post: dict[str, Any]) -> int:
+    """Discourse's post `version` (1 for a post never edited)."""
+    value = post.get("version")
+    return value if isinstance(value, int) and value > 0 else 1
 
 
 class StartupError(RuntimeError):
-    """The adapter cannot start (wrong key, wrong URL, forum unreachable). One line."""
+    """The adapter cannot start (refused key, wrong URL, admin account). One line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +126,46 @@ class DiscourseAdapter:
         self.on_handled = on_handled
         self._lock = asyncio.Lock()
         self._seen: OrderedDict[int, None] = OrderedDict()  # post ids fully handled in this run
+        self._pm_topics: OrderedDict[int, bool] = OrderedDict()  # PM topic -> the bot's own conversation
         self._floor: dict[str, int] = {}
+        self._recent: dict[str, list[dict[str, Any]]] = {}  # newest page of each feed, last poll
+        self._versions: OrderedDict[int, int] = OrderedDict()  # post id -> version handled
+        self._late_logged: set[int] = set()
+        self._ready = False  # key checked, cursors set
+        self._is_down = False  # the forum is unreachable (one log line per change)
+        self._outage_at_start = False
+        self._warned_not_moderator = False
+        self._started_wall = time.time()
         self._wake = asyncio.Event()
         health.register(PLATFORM)
 
     # -- start-up -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the key and URL, learn who we are, and set the cursors on a first start."""
+        """Check the key and URL, learn who we are, and set the cursors on a first start.
+
+        Raises `StartupError` (one line) for what a retry cannot fix: a refused key or user,
+        a URL that is not a Discourse API, an admin account. A forum that is down or answers
+        5xx is not fatal: the adapter starts disconnected (health 503 with the reason) and
+        `run()` keeps trying with capped backoff, then catches up on the backlog.
+        """
+        self._started_wall = time.time()
+        try:
+            await self._connect()
+        except ForumUnavailable as exc:
+            self._down(f"forum unreachable at start-up: {exc}")
+
+    @property
+    def ready(self) -> bool:
+        """True once the key was checked and the cursors are set."""
+        return self._ready
+
+    async def _connect(self) -> None:
         try:
             user = await self.client.current_user()
         except ForumAuthError as exc:
+            if not exc.bad_credentials:
+                raise self._scope_error(exc) from None
             raise StartupError(
                 f"discourse: the forum at {self.cfg.url} refused the API key or username "
                 f"{self.cfg.api_username!r} ({exc}); check FARMHAND_DISCOURSE_API_KEY, "
@@ -126,26 +175,90 @@ class DiscourseAdapter:
             raise StartupError(
                 f"discourse: {self.cfg.url} does not look like a Discourse forum ({exc}); check discourse.url"
             ) from None
+        except ForumUnavailable:
+            raise
         except ForumError as exc:
-            raise StartupError(f"discourse: cannot reach the forum at {self.cfg.url} ({exc})") from None
+            raise ForumUnavailable(str(exc)) from None
         self.me = str(user.get("username") or self.cfg.api_username)
-        if not (user.get("moderator") or user.get("admin")):
+        if user.get("admin"):
+            # An admin's /private-posts.json is every PM on the site, and an admin may post
+            # anywhere; a support bot needs neither. Least privilege: refuse.
+            raise StartupError(
+                f"discourse: the forum account {self.me!r} is an admin; farmhand does not run as an "
+                "admin (it would read every private message on the site): make it a moderator instead"
+            )
+        if not user.get("moderator") and not self._warned_not_moderator:
+            self._warned_not_moderator = True
             log.warning(
                 "the forum account %s is not a moderator: Discourse's new-user and duplicate-post "
                 "limits will apply to its replies",
                 self.me,
             )
         for feed in FEEDS:
+            # Read each feed once now, so a key that may not read it fails here with the route
+            # named, not later in every poll (and the first start needs the page anyway).
+            try:
+                page = await self._page(feed, None)
+            except ForumAuthError as exc:
+                raise self._scope_error(exc) from None
             saved = self.store.get_cursor(_cursor_name(feed))
             if saved is None:
                 # First start: everything already on the forum is history, not questions for us.
-                page = await self._page(feed, None)
-                top = max((int(p["id"]) for p in page), default=0)
+                top = self._first_cursor(page)
                 self.store.set_cursor(_cursor_name(feed), str(top))
                 log.info("first start on %s: ignoring %s up to post %d", self.cfg.url, feed, top)
                 saved = str(top)
             self._floor[feed] = int(saved)
+        self._ready = True
+        self._up()
+
+    def _scope_error(self, exc: ForumAuthError) -> StartupError:
+        route = exc.route or "a request"
+        return StartupError(
+            f"discourse: the forum refused {route} with {exc.status or 403} for the API key of "
+            f"{self.cfg.api_username!r}: its scopes do not allow it; farmhand needs a key with "
+            "scope Global, or the granular scopes global:read (every GET) and topics:write (POST /posts)"
+        )
+
+    def _first_cursor(self, page: list[dict[str, Any]]) -> int:
+        """The cursor of a first start: the newest post, or, when the forum was unreachable at
+        start-up, the newest post older than the bot's start (what came in meanwhile is answered)."""
+        ids = [int(p["id"]) for p in page]
+        if not ids:
+            return 0
+        if not self._outage_at_start:
+            return max(ids)
+        older = []
+        for p in page:
+            created = parse_time(p.get("created_at"))
+            if created is None or created.timestamp() < self._started_wall:
+                older.append(int(p["id"]))
+        return max(older) if older else min(ids) - 1
+
+    def _down(self, reason: str) -> None:
+        """The forum cannot be reached: health 503 with the reason; one log line per change."""
+        metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="network").inc()
+        metrics.PLATFORM_UP.labels(platform=PLATFORM).set(0)
+        self.health.error(PLATFORM, reason, disconnected=True)
+        if not self._ready:
+            self._outage_at_start = True
+        if self._is_down:
+            log.debug("forum still unreachable: %s", reason)
+            return
+        self._is_down = True
+        log.warning("%s; retrying with backoff (at most every %g s)", reason, MAX_BACKOFF)
+
+    def _up(self) -> None:
+        metrics.PLATFORM_UP.labels(platform=PLATFORM).set(1)
         self.health.ok(PLATFORM)
+        if self._is_down:
+            self._is_down = False
+            log.info("forum %s reachable again; catching up", self.cfg.url)
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter, capped, so many bots don't hammer a recovering forum."""
+        delay = min(MAX_BACKOFF, self.cfg.poll_seconds * 2 ** min(failures, 12))
+        return random.uniform(delay / 2, delay)
 
     async def _page(self, feed: str, before: int | None) -> list[dict[str, Any]]:
         if feed == "posts":
@@ -157,27 +270,35 @@ class DiscourseAdapter:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll every `poll_seconds` until `stop` is set; back off on errors. The error boundary."""
         failures = 0
+        while not stop.is_set() and not self._ready:
+            # The forum was unreachable at start-up: keep trying (a StartupError ends the run).
+            failures += 1
+            await self._sleep(self._backoff(failures), stop)
+            if stop.is_set():
+                return
+            try:
+                await self._connect()
+            except ForumUnavailable as exc:
+                self._down(f"forum unreachable at start-up: {exc}")
+        failures = 0
         while not stop.is_set():
             try:
                 complete = await self.poll_once()
-                self.health.ok(PLATFORM)
+                self._up()
                 failures = 0 if complete else failures + 1
+            except ForumUnavailable as exc:
+                failures += 1
+                self._down(f"forum unreachable: {exc}")
             except ForumError as exc:
                 failures += 1
-                kind = "network" if isinstance(exc, ForumUnavailable) else type(exc).__name__.lower()
-                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
-                self.health.error(PLATFORM, str(exc), disconnected=isinstance(exc, ForumUnavailable))
+                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=type(exc).__name__.lower()).inc()
+                self.health.error(PLATFORM, str(exc))
                 log.warning("forum poll failed (%s); retrying", exc)
             except Exception as exc:  # a bug must not kill the poller; it is logged with context
                 failures += 1
                 self.health.error(PLATFORM, f"internal error: {type(exc).__name__}")
                 log.exception("forum poll crashed; retrying")
-            delay = self.cfg.poll_seconds
-            if failures:
-                # Exponential backoff with full jitter, so many bots don't hammer a recovering forum.
-                delay = min(MAX_BACKOFF, self.cfg.poll_seconds * 2 ** min(failures, 8))
-                delay = random.uniform(delay / 2, delay)
-            await self._sleep(delay, stop)
+            await self._sleep(self._backoff(failures) if failures else self.cfg.poll_seconds, stop)
 
     async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
         stop_wait = asyncio.ensure_future(stop.wait())
@@ -201,6 +322,8 @@ class DiscourseAdapter:
         while True:
             page = await self._page(feed, before)
             pages += 1
+            if before is None:
+                self._recent[feed] = page  # the newest page: where recent edits show up
             if not page:
                 break
             ids = [int(p["id"]) for p in page]
@@ -230,15 +353,60 @@ class DiscourseAdapter:
             if not done:
                 return False  # stop here: the cursor must not pass an unhandled post
             self.store.set_cursor(_cursor_name(feed), str(post_id))
-        return True
+        return await self._recheck_edits()
+
+    async def _recheck_edits(self) -> bool:
+        """A bounded look-back over the newest page of each feed (already fetched, no extra
+        request), for posts at or below the cursor:
+
+        - late arrivals: a post that shows up with an id below the cursor (approved from the
+          review queue, unhidden, a slow transaction) and was never handled nor decided;
+        - edits: posts edited within EDIT_WINDOW since the bot last handled them (an
+          @mention or a dump added by an edit).
+
+        Still at most one reply per post: the claim decides, whatever the path.
+        """
+        now = time.time()
+        complete = True
+        for feed in FEEDS:
+            cursor = int(self.store.get_cursor(_cursor_name(feed)) or 0)
+            recent = [
+                p for p in self._recent.get(feed, []) if self._floor.get(feed, 0) < int(p["id"]) <= cursor
+            ]
+            unseen = [str(p["id"]) for p in recent if int(p["id"]) not in self._seen]
+            decided = self.store.decided_items(PLATFORM, unseen, since=now - LATE_WINDOW)
+            for post in sorted(recent, key=lambda p: int(p["id"])):
+                post_id = int(post["id"])
+                if post_id not in self._seen and str(post_id) not in decided:
+                    if post_id not in self._late_logged:
+                        self._late_logged.add(post_id)
+                        log.info(
+                            "post %s appeared below the %s cursor (%s); handling it", post_id, feed, cursor
+                        )
+                    done = await self.handle_post(post, private=feed == "private_posts", source="late")
+                    complete = complete and done
+                    continue
+                if _version(post) <= self._versions.get(post_id, 1):
+                    continue
+                edited_at = parse_time(post.get("updated_at"))
+                if edited_at is None or now - edited_at.timestamp() > EDIT_WINDOW:
+                    continue
+                done = await self.handle_post(post, private=feed == "private_posts", edited=True)
+                complete = complete and done
+        return complete
 
     def _human_answered_topics(self, posts: list[dict[str, Any]]) -> set[int]:
-        """Topics where a staff member (not the bot) replied, as far as this batch shows."""
+        """Topics where a staff member (not the bot) replied, as far as this batch shows.
+
+        Only regular posts count: a whisper is not seen by the asker, and a moderator
+        action ("closed this topic") is no answer.
+        """
         out = set()
         for p in posts:
             author = author_of(p, self.me)
             if (
-                int(p.get("post_number") or 0) > 1
+                is_regular(p)
+                and int(p.get("post_number") or 0) > 1
                 and author.is_staff
                 and not author.is_self
                 and not author.is_bot
@@ -255,12 +423,28 @@ class DiscourseAdapter:
         private: bool = False,
         answered_by_human: bool = False,
         source: str = "poll",
+        edited: bool = False,
     ) -> bool:
-        """Decide about one post and reply if needed; True when it is fully handled."""
+        """Decide about one post and reply if needed; True when it is fully handled.
+
+        `edited`: the post changed after it was handled (a `post_edited` webhook or a recent
+        edit seen while polling); it is decided again unless this version was handled already
+        or the bot has replied to it (the claim keeps it to one reply per post).
+        """
         async with self._lock:
-            return await self._handle(
+            post_id, version = int(post["id"]), _version(post)
+            if edited and version <= self._versions.get(post_id, 1):
+                return True
+            if edited:
+                self._seen.pop(post_id, None)
+            done = await self._handle(
                 post, private=private, answered_by_human=answered_by_human, source=source
             )
+            if done:
+                self._versions[post_id] = max(version, self._versions.get(post_id, 1))
+                while len(self._versions) > _SEEN_MAX:
+                    self._versions.popitem(last=False)
+            return done
 
     async def _handle(
         self, post: dict[str, Any], *, private: bool, answered_by_human: bool, source: str
@@ -274,6 +458,15 @@ class DiscourseAdapter:
         if author.is_self or author.is_bot:
             self._remember(post_id)  # never itself or other bots; not even an audit line
             return True
+        if private and is_regular(post):
+            try:
+                mine = await self._my_conversation(topic_id)
+            except ForumError as exc:
+                log.warning("cannot read PM topic %s to check who is in it (%s); will retry", topic_id, exc)
+                return False
+            if not mine:
+                self._remember(post_id)  # someone else's conversation or a flag: not even an audit line
+                return True
         event = to_event(
             post,
             me=self.me,
@@ -297,10 +490,12 @@ class DiscourseAdapter:
             self._remember(post_id)
             return True
 
+        raw = render_answer_md(decision, platform=PLATFORM)
         if not self.store.claim(PLATFORM, key, where=str(topic_id)):
             # Claimed by an earlier run that may have posted and died before recording it.
             try:
                 existing = await self._find_own_reply(topic_id, int(post.get("post_number") or 0))
+                held = None if existing is not None else await self._find_own_pending(topic_id, raw)
             except ForumError as exc:
                 log.warning("cannot check topic %s for an earlier reply (%s); will retry", topic_id, exc)
                 return False
@@ -314,15 +509,21 @@ class DiscourseAdapter:
                 )
                 self._remember(post_id)
                 return True
-        raw = render_answer_md(decision, platform=PLATFORM)
+            if held is not None:
+                await self._held(event, decision, key, held, source=source, found=True)
+                return True
         try:
             reply = await self.client.reply(topic_id, raw, int(post.get("post_number") or 0) or None)
         except ForumRejected as exc:
-            # The forum will never take this reply (closed topic, validation): don't block the queue.
+            # The forum will never take this reply (403: closed or archived topic, a key whose
+            # scopes do not allow the route; 422: validation): release it and carry on. The
+            # decision's audit line, at warning level, is the one log line about it.
             self.store.release(PLATFORM, key)
-            metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="rejected").inc()
-            log.error("post %s: the forum refused the reply: %s", post_id, exc)
-            self._record(event, decision, posted=False, reason_suffix=f"; reply refused: {exc}")
+            kind = "forbidden" if exc.status == 403 else "rejected"
+            metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
+            self._record(
+                event, decision, posted=False, reason_suffix=f"; reply refused: {exc}", level=logging.WARNING
+            )
             self._remember(post_id)
             return True
         except ForumError as exc:
@@ -332,12 +533,83 @@ class DiscourseAdapter:
             self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}")
             log.warning("post %s: reply failed (%s); will check and retry", post_id, exc)
             return False
+        if is_enqueued(reply):
+            pending = reply.get("pending_post") or {}
+            await self._held(event, decision, key, str(pending.get("id") or "?"), source=source)
+            return True
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
         self._record(event, decision, posted=True)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
         return True
+
+    async def _my_conversation(self, topic_id: int) -> bool:
+        """True when the bot is a direct participant of this PM and it was not started by a flag.
+
+        An admin sees every PM on the site in /private-posts.json and a moderator every
+        group-inbox PM, including each "notify moderators" flag; none of those are calls to
+        the bot. One `GET /t/{id}.json` per topic, cached for the run.
+        """
+        if topic_id in self._pm_topics:
+            self._pm_topics.move_to_end(topic_id)
+            return self._pm_topics[topic_id]
+        try:
+            topic = await self.client.topic(topic_id)
+        except (ForumRejected, ForumAuthError) as exc:  # 403/404: the bot cannot see it, so not its own
+            log.info("PM topic %s is not readable (%s): not my conversation", topic_id, exc)
+            topic = {}
+        details = topic.get("details") or {}
+        allowed = {str(u.get("username") or "").lower() for u in details.get("allowed_users") or []}
+        first = next(iter((topic.get("post_stream") or {}).get("posts") or []), None)
+        verdict = (
+            self.me.lower() in allowed
+            and not topic.get("is_warning")
+            and not (first is not None and is_flag_message(first, self.cfg.url))
+        )
+        if not verdict:
+            log.info(
+                "PM topic %s: %s; not answering it",
+                topic_id,
+                "started by a flag" if self.me.lower() in allowed else "the bot is not a direct participant",
+            )
+        self._pm_topics[topic_id] = verdict
+        while len(self._pm_topics) > _SEEN_MAX:
+            self._pm_topics.popitem(last=False)
+        return verdict
+
+    async def _held(
+        self, event: Event, decision: Decision, key: str, pending_id: str, *, source: str, found: bool = False
+    ) -> None:
+        """The forum put the reply in its review queue: done, never posted again (a moderator
+        approves or rejects it). Recorded as `pending:<id>` in place of a reply id."""
+        self.store.mark_posted(PLATFORM, key, f"pending:{pending_id}", where=event.where)
+        metrics.REPLIES_HELD.labels(platform=PLATFORM).inc()
+        self.health.held_for_approval(PLATFORM)
+        log.warning(
+            "post %s: the forum %s my reply for approval (pending post %s); not posting it again",
+            event.item_id,
+            "already holds" if found else "holds",
+            pending_id,
+        )
+        self._record(event, decision, posted=False, reason_suffix="; reply held for approval by the forum")
+        await self._report(event, decision, posted=False, reply_id=None, source=source)
+        self._remember(int(event.item_id))
+
+    async def _find_own_pending(self, topic_id: int, raw: str) -> str | None:
+        """The id of the bot's reply waiting in the review queue for this topic, if any."""
+        try:
+            pending = await self.client.pending_posts(self.me)
+        except (ForumRejected, ForumAuthError, ForumNotDiscourse) as exc:
+            log.info("cannot list my posts awaiting approval (%s); assuming none", exc)
+            return None
+        for p in pending:
+            if (
+                int(p.get("topic_id") or 0) == topic_id
+                and str(p.get("raw_text") or "").strip() == raw.strip()
+            ):
+                return str(p.get("id"))
+        return None
 
     async def _find_own_reply(self, topic_id: int, post_number: int) -> int | None:
         """The id of the bot's reply to post `post_number` in the topic, if it is there."""
@@ -361,7 +633,15 @@ class DiscourseAdapter:
         while len(self._seen) > _SEEN_MAX:
             self._seen.popitem(last=False)
 
-    def _record(self, event: Event, decision: Decision, *, posted: bool, reason_suffix: str = "") -> None:
+    def _record(
+        self,
+        event: Event,
+        decision: Decision,
+        *,
+        posted: bool,
+        reason_suffix: str = "",
+        level: int = logging.INFO,
+    ) -> None:
         audit.record(
             self.store,
             event,
@@ -369,6 +649,7 @@ class DiscourseAdapter:
             shadow=self.shadow,
             posted=posted,
             reason=decision.reason + reason_suffix,
+            level=level,
         )
 
     async def _report(
@@ -396,7 +677,7 @@ class DiscourseAdapter:
     def webhook_route(self, secret: str) -> web.RouteDef:
         """POST /webhooks/discourse: verify the signature, dedupe on post id, handle at once."""
         key = secret.encode()
-        received: OrderedDict[int, None] = OrderedDict()
+        received: OrderedDict[tuple[int, int], None] = OrderedDict()
         tasks: set[asyncio.Task[bool]] = set()
 
         async def handler(request: web.Request) -> web.Response:
@@ -408,23 +689,32 @@ class DiscourseAdapter:
                 log.warning("rejected a webhook with a %s signature", "missing" if not signature else "wrong")
                 return web.json_response({"error": "invalid signature"}, status=401)
             event_name = request.headers.get("X-Discourse-Event", "")
-            if event_name != "post_created":
+            if event_name not in ("post_created", "post_edited"):
                 return web.json_response({"ignored": event_name or "unknown"})
+            edited = event_name == "post_edited"
             try:
                 post = json.loads(body)["post"]
                 post_id = int(post["id"])
             except (ValueError, KeyError, TypeError):
                 return web.json_response({"error": "not a post_created payload"}, status=400)
-            # Discourse gives a retry a new event id, so the post id is the dedupe key.
-            if post_id in received or post_id in self._seen:
+            # Discourse gives a retry a new event id, so the post (and its version, for edits)
+            # is the dedupe key.
+            dedupe = (post_id, _version(post) if edited else 0)
+            if dedupe in received or (not edited and post_id in self._seen):
                 return web.json_response({"duplicate": post_id})
-            received[post_id] = None
+            if edited and _version(post) <= self._versions.get(post_id, 1):
+                return web.json_response({"duplicate": post_id})
+            received[dedupe] = None
             while len(received) > _SEEN_MAX:
                 received.popitem(last=False)
+            if not self._ready:
+                # Not connected yet (no cursors): Discourse retries a failed delivery later.
+                received.pop(dedupe, None)
+                return web.json_response({"error": "not ready"}, status=503)
             feed = "private_posts" if is_private(post) else "posts"
             if post_id <= self._floor.get(feed, 0):
                 return web.json_response({"ignored": "older than the bot's start"})
-            task = asyncio.create_task(self.handle_post(post, source="webhook"))
+            task = asyncio.create_task(self.handle_post(post, source="webhook", edited=edited))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             return web.json_response({"accepted": post_id})

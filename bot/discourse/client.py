@@ -37,6 +37,17 @@ class ForumError(Exception):
 class ForumAuthError(ForumError):
     """The forum refused the API key or user (401/403), or the URL is not a Discourse API."""
 
+    def __init__(self, message: str, status: int | None = None, route: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.route = route  # "GET /posts.json": the request the forum refused
+
+    @property
+    def bad_credentials(self) -> bool:
+        """True when the forum said the key or username is wrong (401, or Discourse's 403
+        "The API username or key is invalid"), not that this key may not use this route."""
+        return self.status != 403 or "key is invalid" in str(self).lower()
+
 
 class ForumNotDiscourse(ForumError):
     """The URL answers, but not like a Discourse API (HTML page, redirect): wrong discourse.url."""
@@ -47,7 +58,7 @@ class ForumUnavailable(ForumError):
 
 
 class ForumRejected(ForumError):
-    """A 4xx other than 429/403: this request will not succeed if repeated."""
+    """A 4xx other than 429 (and a 403 on a POST): this request will not succeed if repeated."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
@@ -127,7 +138,9 @@ class _Client(DiscourseClient):
         if status >= 500:
             raise ForumUnavailable(f"{verb} {path}: server error {status}")
         if status in (401, 403):
-            raise ForumAuthError(f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}")
+            raise ForumAuthError(
+                f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}", status, f"{verb} {path}"
+            )
         if 300 <= status < 400:
             raise ForumNotDiscourse(f"{verb} {path}: redirected ({status})")
         if status >= 400:
@@ -219,12 +232,42 @@ class ForumClient:
         return list(((data or {}).get("post_stream") or {}).get("posts") or [])
 
     async def reply(self, topic_id: int, raw: str, reply_to_post_number: int | None) -> dict[str, Any]:
-        """Post a reply in a topic (or PM); returns the created post."""
+        """Post a reply in a topic (or PM); returns the created post. A 403 raises
+        `ForumRejected` (this reply is refused for good), a 401 `ForumAuthError`.
+
+        When the forum holds the post for approval it answers 200 with
+        `{"action": "enqueued", "pending_post": {"id": ...}, ...}` and no post id; that
+        answer is returned as it is (see `is_enqueued`).
+        """
         extra = {"reply_to_post_number": reply_to_post_number} if reply_to_post_number else {}
-        data = await self.call(
-            lambda: self._c.create_post(raw, topic_id=int(topic_id), **extra),
-            f"POST /posts (topic {topic_id})",
-        )
+        try:
+            data = await self.call(
+                lambda: self._c.create_post(raw, topic_id=int(topic_id), **extra),
+                f"POST /posts (topic {topic_id})",
+            )
+        except ForumAuthError as exc:
+            if exc.status == 403:
+                # Discourse's "invalid access" on a write: the topic is closed or archived, the
+                # bot may not post there, or the key's scopes do not allow the route. Asking
+                # again will not change it: a refusal of this reply, not a broken key.
+                raise ForumRejected(
+                    f"{exc} (a closed or archived topic, or a key without the topics:write scope)", 403
+                ) from None
+            raise
+        if is_enqueued(data):
+            return data
         if not isinstance(data, dict) or "id" not in data:
             raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
         return data
+
+    async def pending_posts(self, username: str) -> list[dict[str, Any]]:
+        """The user's posts waiting in the review queue (`GET /posts/{username}/pending.json`)."""
+        data = await self.call(
+            lambda: self._c._get(f"/posts/{username}/pending.json"), f"GET /posts/{username}/pending.json"
+        )
+        return list((data or {}).get("pending_posts") or []) if isinstance(data, dict) else []
+
+
+def is_enqueued(data: Any) -> bool:
+    """True for Discourse's answer to a post held for approval (HTTP 200, no post id)."""
+    return isinstance(data, dict) and data.get("action") == "enqueued"

@@ -12,6 +12,8 @@ from bot.core.models import Author, Event, EventKind
 PLATFORM = "discourse"
 _TAG = re.compile(r"<[^>]+>")
 SYSTEM_USERNAMES = frozenset({"system", "discobot"})
+# Discourse's Post.types: regular 1, moderator_action 2, small_action 3, whisper 4.
+REGULAR_POST = 1
 
 
 def post_text(post: dict[str, Any]) -> str:
@@ -35,6 +37,28 @@ def parse_time(value: Any) -> datetime | None:
 def is_private(post: dict[str, Any], *, from_private_feed: bool = False) -> bool:
     """A private-message post (from the PM feed, or a webhook that says so)."""
     return from_private_feed or post.get("topic_archetype") == "private_message"
+
+
+def post_type(post: dict[str, Any]) -> int:
+    """Discourse's `post_type` (1 regular, 2 moderator action, 3 small action, 4 whisper)."""
+    value = post.get("post_type", REGULAR_POST)
+    return value if isinstance(value, int) else REGULAR_POST
+
+
+def is_regular(post: dict[str, Any]) -> bool:
+    """Only regular posts are questions: moderator actions, small actions and whispers never are."""
+    return post_type(post) == REGULAR_POST
+
+
+def is_flag_message(first_post: dict[str, Any], base_url: str) -> bool:
+    """True for the first post of a PM Discourse made from a flag ("notify moderators" or
+    "send @user a message"): the flagger's message, then the flagged post's URL on this forum
+    alone on the last line (`raw`, or the text of `cooked` when the topic view has no raw)."""
+    lines = [line.strip() for line in post_text(first_post).splitlines() if line.strip()]
+    if len(lines) < 2:  # a bare link is a normal message
+        return False
+    base = re.escape(base_url.rstrip("/"))
+    return re.fullmatch(rf"(?:{base})?/t/[^\s/]+/\d+/\d+/?", lines[-1]) is not None
 
 
 def mentions(text: str, username: str) -> bool:
@@ -71,7 +95,12 @@ def to_event(
     Considered: PMs to the bot, posts that @mention it, first posts of topics in the
     configured categories (all when empty), and follow-up posts in topics the bot
     already answered (a dump pasted in reply to the bot gets its verdict).
+    Only regular posts (`post_type` 1): a whisper is never answered, not even when it
+    mentions the bot (Discourse would turn a reply asked for as a whisper into a public
+    post whenever the bot may not whisper; see docs/discourse.md).
     """
+    if not is_regular(post):
+        return None
     text = post_text(post)
     title = str(post.get("topic_title") or "").strip()
     post_number = int(post.get("post_number") or 0)

@@ -14,6 +14,7 @@ class PlatformHealth:
     last_ok: float | None = None  # unix time of the last successful poll / gateway event
     last_error: str | None = None  # one line, no secrets
     last_error_at: float | None = None
+    held_for_approval: int = 0  # replies the platform put in its review queue (Discourse "enqueued")
 
 
 class Health:
@@ -47,6 +48,11 @@ class Health:
             if disconnected:
                 h.connected = False
 
+    def held_for_approval(self, platform: str) -> None:
+        """A reply went into the platform's review queue: not an error, but worth seeing."""
+        with self._lock:
+            self._platforms.setdefault(platform, PlatformHealth()).held_for_approval += 1
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able view; `ok` is true when every registered platform is connected."""
         with self._lock:
@@ -56,6 +62,7 @@ class Health:
                     "last_ok": h.last_ok,
                     "last_error": h.last_error,
                     "last_error_at": h.last_error_at,
+                    "held_for_approval": h.held_for_approval,
                 }
                 for name, h in sorted(self._platforms.items())
             }

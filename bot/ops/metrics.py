@@ -5,7 +5,7 @@ Adapters and the engine runner record here; `/metrics` serves `render()`.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -22,6 +22,12 @@ REPLIES = Counter(
     ["platform"],
     registry=REGISTRY,
 )
+REPLIES_HELD = Counter(
+    "farmhand_replies_held_for_approval_total",
+    "Replies the forum accepted into its review queue instead of posting (Discourse 'enqueued')",
+    ["platform"],
+    registry=REGISTRY,
+)
 VERDICTS = Counter(
     "farmhand_verdicts_total",
     "Dump verdicts given, by kind (bare-metal, virtual, container, inconclusive)",
@@ -32,6 +38,12 @@ PLATFORM_ERRORS = Counter(
     "farmhand_platform_errors_total",
     "Errors talking to a platform, by kind (network, rate_limited, http_5xx, forbidden, ...)",
     ["platform", "kind"],
+    registry=REGISTRY,
+)
+PLATFORM_UP = Gauge(
+    "farmhand_platform_up",
+    "1 while the platform answers, 0 while it is unreachable (also at start-up)",
+    ["platform"],
     registry=REGISTRY,
 )
 REPLY_LATENCY = Histogram(

@@ -17,7 +17,10 @@ like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` o
 text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the port;
 `hold_posts(seconds)` stores a new post and then stalls the response (to kill a bot between
 "posted" and "recorded"); `send_webhooks_to(url, secret)` delivers signed `post_created`
-webhooks. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
+and `post_edited` webhooks. What a real forum does that a friendly fake would not: post
+types and staff-only whispers, admin/moderator PM views, group inboxes and flags, the
+review queue (`enqueued`), 403s (closed topics, key scopes), edits and late posts — see
+docs/discourse.md. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE = 50
+REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4  # Discourse's Post.types
 
 
 @dataclass(slots=True)
@@ -58,6 +62,10 @@ class _Topic:
     archetype: str  # "regular" | "private_message"
     allowed: set[str] = field(default_factory=set)
     post_ids: list[int] = field(default_factory=list)
+    closed: bool = False
+    archived: bool = False
+    groups: set[str] = field(default_factory=set)  # group inboxes the PM was sent to
+    created_by: str = ""
 
 
 def _now_iso() -> str:
@@ -83,6 +91,12 @@ class SandboxForum:
         self._next_topic = 10
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
+        self._scopes: set[str] | None = None  # None: a Global key; else granular "resource:action"
+        self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
+        self._withheld: set[int] = set()  # post ids stored but not served yet (late arrivals)
+        self._approval: set[str] = set()  # users whose new posts go to the review queue
+        self._pending: dict[int, dict[str, Any]] = {}  # review queue: pending post id -> payload
+        self._next_pending = 1
         self._webhook: tuple[str, str] | None = None
         self._event_id = 0
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
@@ -156,6 +170,65 @@ class SandboxForum:
         """Store new posts at once but answer POST /posts only after `seconds`."""
         self._hold_posts = seconds
 
+    def deny(self, method: str, path: str) -> None:
+        """Answer 403 `invalid_access` to `method` requests under `path`, as Discourse does for
+        an API key whose scopes do not cover the route."""
+        with self._lock:
+            self._denied.append((method, path))
+
+    def key_scopes(self, scopes: list[str] | None) -> None:
+        """Make the API key granular (Discourse's ApiKeyScope): "global:read" (every GET),
+        "topics:write" (POST /posts), "topics:read" (/t/{id}.json, /t/{id}/posts.json),
+        "users:show" (/u/{name}.json), "categories:list" (/categories.json). A request no
+        scope covers gets 403 invalid_access. None: a Global key again."""
+        with self._lock:
+            self._scopes = None if scopes is None else set(scopes)
+
+    def _scope_allows(self, method: str, path: str) -> bool:
+        scopes = self._scopes
+        if scopes is None:
+            return True
+        if method == "GET" and "global:read" in scopes:
+            return True
+        if method == "POST" and path in ("/posts", "/posts.json"):
+            return "topics:write" in scopes
+        checks = {
+            "topics:read": r"/t/(?:[^/]+/)?\d+(?:/posts)?\.json",
+            "users:show": r"/u/[^/]+\.json",
+            "categories:list": r"/categories\.json",
+        }
+        return method == "GET" and any(s in scopes and re.fullmatch(rx, path) for s, rx in checks.items())
+
+    def close_topic(self, topic_id: int, *, archived: bool = False) -> None:
+        """Close (or archive) a topic: only moderators, admins and TL4 users may still post (403 otherwise)."""
+        with self._lock:
+            topic = self._topics[topic_id]
+            topic.closed, topic.archived = True, archived or topic.archived
+
+    def set_role(self, username: str, *, moderator: bool = False, admin: bool = False) -> None:
+        """Change a user's staff flags."""
+        with self._lock:
+            user = self._users[username]
+            user.update(moderator=moderator, admin=admin, staff=moderator or admin)
+
+    def require_approval(self, username: str, on: bool = True) -> None:
+        """Hold `username`'s new posts for approval: POST /posts answers 200
+        `{"action": "enqueued", "pending_post": {...}}` with no post id, as Discourse does."""
+        with self._lock:
+            (self._approval.add if on else self._approval.discard)(username)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The review queue, oldest first."""
+        with self._lock:
+            return [dict(p) for _, p in sorted(self._pending.items())]
+
+    def approve(self, pending_id: int) -> dict[str, Any]:
+        """Approve a queued post: it becomes a real post (with a new id); returns it."""
+        with self._lock:
+            p = self._pending.pop(pending_id)
+            reply_to = p["reply_to_post_number"]
+            return self._add_post(self._topics[p["topic_id"]], p["username"], p["raw_text"], reply_to)
+
     def send_webhooks_to(self, url: str | None, secret: str = "") -> None:
         """Deliver a signed `post_created` webhook for each new post (None: stop)."""
         self._webhook = (url, secret) if url else None
@@ -185,41 +258,76 @@ class SandboxForum:
         *,
         category_id: int | None = None,
         private_to: list[str] | None = None,
+        private_to_groups: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Open a topic (or a PM when `private_to` names recipients); returns its first post."""
+        """Open a topic (or a PM when `private_to` names users or `private_to_groups` group
+        inboxes, e.g. "moderators"); returns its first post."""
         with self._lock:
             self.add_user(username)
+            pm = bool(private_to or private_to_groups)
             topic = _Topic(
                 id=self._next_topic,
                 title=title,
-                category_id=None if private_to else (category_id or self.categories[0]["id"]),
-                archetype="private_message" if private_to else "regular",
+                category_id=None if pm else (category_id or self.categories[0]["id"]),
+                archetype="private_message" if pm else "regular",
                 allowed={username, *(private_to or [])},
+                groups=set(private_to_groups or []),
+                created_by=username,
             )
             self._next_topic += 1
             self._topics[topic.id] = topic
             return self._add_post(topic, username, raw, None)
 
-    def reply(
-        self, username: str, topic_id: int, raw: str, *, reply_to_post_number: int | None = None
+    def flag(
+        self, username: str, post_id: int, message: str, *, kind: str = "notify_moderators"
     ) -> dict[str, Any]:
-        """Add a post to a topic; returns it."""
+        """Flag a post the way Discourse does for "notify moderators" (a PM from the flagger to
+        the `moderators` group inbox) or "send @author a message" (`notify_user`: a PM from the
+        flagger to the post's author); the body is the message, a blank line and the post's
+        URL. Returns the PM's first post."""
+        with self._lock:
+            post = self._posts[post_id]
+            topic = self._topics[post["topic_id"]]
+            link = f"{self.url}/t/{_slug(topic.title)}/{topic.id}/{post['post_number']}"
+            body = f"{message}\n\n{link}"
+            if kind == "notify_user":
+                title = f'Your post in "{topic.title}"'
+                return self.create_topic(username, title, body, private_to=[post["username"]])
+            title = f'A post in "{topic.title}" requires staff attention'
+            return self.create_topic(username, title, body, private_to_groups=["moderators"])
+
+    def reply(
+        self,
+        username: str,
+        topic_id: int,
+        raw: str,
+        *,
+        reply_to_post_number: int | None = None,
+        post_type: int = REGULAR,
+    ) -> dict[str, Any]:
+        """Add a post to a topic; returns it. `post_type`: 1 regular, 2 moderator action,
+        3 small action, 4 whisper (only staff can see whispers, as in Discourse)."""
         with self._lock:
             self.add_user(username)
-            return self._add_post(self._topics[topic_id], username, raw, reply_to_post_number)
+            return self._add_post(self._topics[topic_id], username, raw, reply_to_post_number, post_type)
 
-    def _add_post(self, topic: _Topic, username: str, raw: str, reply_to: int | None) -> dict[str, Any]:
+    def _add_post(
+        self, topic: _Topic, username: str, raw: str, reply_to: int | None, post_type: int = 1
+    ) -> dict[str, Any]:
         user = self._users[username]
+        now = _now_iso()
         post = {
             "id": self._next_post,
             "name": user["name"],
             "username": username,
             "avatar_template": user["avatar_template"],
-            "created_at": _now_iso(),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
             "cooked": f"<p>{raw}</p>",
             "raw": raw,
             "post_number": len(topic.post_ids) + 1,
-            "post_type": 1,
+            "post_type": post_type,
             "reply_to_post_number": reply_to,
             "topic_id": topic.id,
             "topic_slug": _slug(topic.title),
@@ -242,6 +350,30 @@ class SandboxForum:
             threading.Thread(target=self._deliver, args=(url, secret, dict(post)), daemon=True).start()
         return dict(post)
 
+    def withhold(self, post_id: int) -> None:
+        """Stop serving a post in /posts.json and /private-posts.json until `publish()`: it
+        will appear later with an id below posts the bot has already seen, like a post
+        approved from the review queue, unhidden, or committed by a slow transaction."""
+        with self._lock:
+            self._withheld.add(post_id)
+
+    def publish(self, post_id: int) -> None:
+        """Serve a withheld post (its id is unchanged, now below the bot's cursor)."""
+        with self._lock:
+            self._withheld.discard(post_id)
+
+    def edit(self, post_id: int, raw: str) -> dict[str, Any]:
+        """Edit a post as its author: new raw and cooked, `version` + 1, `updated_at` now, and a
+        `post_edited` webhook (same payload shape as `post_created`). The id does not change."""
+        with self._lock:
+            post = self._posts[post_id]
+            post.update(raw=raw, cooked=f"<p>{raw}</p>", version=post["version"] + 1, updated_at=_now_iso())
+            if self._webhook is not None:
+                url, secret = self._webhook
+                args = (url, secret, dict(post), "post_edited")
+                threading.Thread(target=self._deliver, args=args, daemon=True).start()
+            return dict(post)
+
     def posts(self, *, topic_id: int | None = None, username: str | None = None) -> list[dict[str, Any]]:
         """Posts in id order, optionally of one topic and/or one author."""
         with self._lock:
@@ -261,7 +393,7 @@ class SandboxForum:
         """The body Discourse sends for `post_created`."""
         return json.dumps({"post": post}).encode()
 
-    def _deliver(self, url: str, secret: str, post: dict[str, Any]) -> None:
+    def _deliver(self, url: str, secret: str, post: dict[str, Any], event: str = "post_created") -> None:
         body = self.webhook_payload(post)
         with self._lock:
             self._event_id += 1
@@ -276,7 +408,7 @@ class SandboxForum:
                 "X-Discourse-Instance": self.url,
                 "X-Discourse-Event-Id": str(event_id),
                 "X-Discourse-Event-Type": "post",
-                "X-Discourse-Event": "post_created",
+                "X-Discourse-Event": event,
                 "X-Discourse-Event-Signature": f"sha256={sig}",
             },
         )
@@ -302,8 +434,42 @@ class SandboxForum:
             return None
         return user
 
+    def _in_group(self, user: dict[str, Any], group: str) -> bool:
+        return (group in ("moderators", "staff") and bool(user["staff"])) or (
+            group == "admins" and bool(user["admin"])
+        )
+
     def _visible(self, topic: _Topic, user: dict[str, Any]) -> bool:
-        return topic.archetype != "private_message" or user["username"] in topic.allowed or user["admin"]
+        """Discourse: a PM is visible to its users, to members of its group inboxes, and to every admin."""
+        return (
+            topic.archetype != "private_message"
+            or user["username"] in topic.allowed
+            or any(self._in_group(user, g) for g in topic.groups)
+            or bool(user["admin"])
+        )
+
+    def _basic_user(self, username: str) -> dict[str, Any]:
+        u = self._users[username]
+        return {k: u[k] for k in ("id", "username", "name", "avatar_template")}
+
+    def _details(self, topic: _Topic) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for i in topic.post_ids:
+            counts[self._posts[i]["username"]] = counts.get(self._posts[i]["username"], 0) + 1
+        details: dict[str, Any] = {
+            "created_by": self._basic_user(topic.created_by) if topic.created_by else None,
+            "participants": [{**self._basic_user(n), "post_count": c} for n, c in counts.items()],
+        }
+        if topic.archetype == "private_message":
+            details["allowed_users"] = [self._basic_user(n) for n in sorted(topic.allowed)]
+            details["allowed_groups"] = [
+                {"id": 40 + i, "name": g} for i, g in enumerate(sorted(topic.groups))
+            ]
+        return details
+
+    def _post_visible(self, post: dict[str, Any], user: dict[str, Any]) -> bool:
+        """Whispers are served to staff only (Discourse's default whisperers)."""
+        return post["post_type"] != WHISPER or bool(user["staff"])
 
     def handle(
         self, method: str, raw_path: str, headers: Any, body: bytes
@@ -326,6 +492,10 @@ class SandboxForum:
                     "error_type": "invalid_access",
                 },
             )
+        if not self._scope_allows(method, path) or any(
+            method == m and path.startswith(p) for m, p in list(self._denied)
+        ):
+            return _forbidden()
         with self._lock:
             if method == "GET":
                 return self._get(path, query, user)
@@ -346,6 +516,17 @@ class SandboxForum:
         if m := re.fullmatch(r"/u/([^/]+)\.json", path):
             other = self._users.get(m.group(1))
             return _json(200, {"user": other}) if other else _not_found()
+        if m := re.fullmatch(r"/posts/([^/]+)/pending\.json", path):
+            if m.group(1) != user["username"] and not user["staff"]:
+                return _json(403, {"errors": ["You are not permitted to view the requested resource."]})
+            keep = ("id", "username", "name", "avatar_template", "created_by_id", "created_at", "raw_text")
+            keep += ("title", "topic_id", "topic_url", "category_id")
+            rows = [
+                {k: p[k] for k in keep}
+                for _, p in sorted(self._pending.items())
+                if p["username"] == m.group(1)
+            ]
+            return _json(200, {"pending_posts": rows})
         if path == "/site.json":
             return _json(200, {"categories": self.categories})
         if path == "/categories.json":
@@ -355,11 +536,13 @@ class SandboxForum:
             before = int(query.get("before", ["0"])[0] or 0)
             rows = []
             for pid in sorted(self._posts, reverse=True):
-                if before and pid >= before:
+                if (before and pid >= before) or pid in self._withheld:
                     continue
                 topic = self._topics[self._posts[pid]["topic_id"]]
                 is_pm = topic.archetype == "private_message"
                 if is_pm != private or (private and not self._visible(topic, user)):
+                    continue
+                if not self._post_visible(self._posts[pid], user):
                     continue
                 rows.append(self._posts[pid])
                 if len(rows) >= PAGE_SIZE:
@@ -369,7 +552,7 @@ class SandboxForum:
             topic = self._topics.get(int(m.group(1)))
             if topic is None or not self._visible(topic, user):
                 return _not_found()
-            posts = [self._posts[i] for i in topic.post_ids]
+            posts = [self._posts[i] for i in topic.post_ids if self._post_visible(self._posts[i], user)]
             return _json(
                 200,
                 {
@@ -377,8 +560,11 @@ class SandboxForum:
                     "title": topic.title,
                     "archetype": topic.archetype,
                     "category_id": topic.category_id,
+                    "closed": topic.closed,
+                    "archived": topic.archived,
+                    "details": self._details(topic),
                     "posts_count": len(posts),
-                    "post_stream": {"posts": posts[:20], "stream": list(topic.post_ids)},
+                    "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]},
                 },
             )
         if m := re.fullmatch(r"/t/(\d+)/posts\.json", path):
@@ -386,9 +572,38 @@ class SandboxForum:
             if topic is None or not self._visible(topic, user):
                 return _not_found()
             wanted = {int(x) for x in query.get("post_ids[]", []) if x.isdigit()}
-            ids = [i for i in topic.post_ids if not wanted or i in wanted]
+            ids = [
+                i
+                for i in topic.post_ids
+                if (not wanted or i in wanted) and self._post_visible(self._posts[i], user)
+            ]
             return _json(200, {"id": topic.id, "post_stream": {"posts": [self._posts[i] for i in ids]}})
         return _not_found()
+
+    def _enqueue(self, topic: _Topic, user: dict[str, Any], raw: str, reply_to: int | None) -> dict[str, Any]:
+        pending = {
+            "id": self._next_pending,
+            "username": user["username"],
+            "name": user["name"],
+            "avatar_template": user["avatar_template"],
+            "created_by_id": user["id"],
+            "created_at": _now_iso(),
+            "raw_text": raw,
+            "title": topic.title,
+            "topic_id": topic.id,
+            "topic_url": f"/t/{_slug(topic.title)}/{topic.id}",
+            "category_id": topic.category_id,
+            "reply_to_post_number": reply_to,  # kept for approve(); not served
+        }
+        self._next_pending += 1
+        self._pending[pending["id"]] = pending
+        return {
+            "action": "enqueued",
+            "pending_post": {"id": pending["id"], "raw": raw, "created_at": pending["created_at"]},
+            "pending_count": sum(1 for p in self._pending.values() if p["username"] == user["username"]),
+            "reason": "new_user",
+            "success": True,
+        }
 
     def _create(self, form: dict[str, list[str]], user: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         def one(name: str) -> str:
@@ -401,8 +616,19 @@ class SandboxForum:
             topic = self._topics.get(int(one("topic_id")) if one("topic_id").isdigit() else -1)
             if topic is None or not self._visible(topic, user):
                 return _not_found()
+            if (topic.closed or topic.archived) and not user["staff"]:
+                return _forbidden()  # Guardian#can_create_post_on_topic?: closed/archived need a moderator
             reply_to = one("reply_to_post_number")
-            post = self._add_post(topic, user["username"], raw, int(reply_to) if reply_to.isdigit() else None)
+            if user["username"] in self._approval:
+                return _json(
+                    200, self._enqueue(topic, user, raw, int(reply_to) if reply_to.isdigit() else None)
+                )
+            # Discourse: `whisper=true` makes a whisper only for staff; anyone else silently
+            # gets a regular, public post.
+            kind = WHISPER if one("whisper") == "true" and user["staff"] else REGULAR
+            post = self._add_post(
+                topic, user["username"], raw, int(reply_to) if reply_to.isdigit() else None, kind
+            )
             return _json(200, post)
         title = one("title")
         if len(title.strip()) < 5:
@@ -422,6 +648,13 @@ class SandboxForum:
 
 def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": JSON_TYPE}, json.dumps(payload).encode()
+
+
+def _forbidden() -> tuple[int, dict[str, str], bytes]:
+    return _json(
+        403,
+        {"errors": ["You are not permitted to view the requested resource."], "error_type": "invalid_access"},
+    )
 
 
 def _not_found() -> tuple[int, dict[str, str], bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 
 from bot.config import DiscourseConfig
 from bot.core.engine import Engine
@@ -10,12 +11,14 @@ from bot.discourse.adapter import DiscourseAdapter
 from bot.ops.health import Health
 from bot.sandbox import SandboxForum
 from bot.state import Store
+from bot.web import bound_port, build_app
 from knowledge import default_kb
 
 ON_TOPIC_TITLE = "Can I farm ThreeFold in a Proxmox VM?"
 ON_TOPIC = (
     "I have a Proxmox server at home. Can I run a Zero OS node in a VM on it and still earn farming rewards?"
 )
+SECRET = "whsec-test-0123456789"
 LOOKALIKE_TITLE = "Terraform deploy of a VM on the grid times out"
 LOOKALIKE = "I'm deploying a full VM on the ThreeFold grid with the terraform provider and it times out. Why?"
 
@@ -57,3 +60,16 @@ def make_adapter(forum, tmp_path):
 
 def bot_replies(forum: SandboxForum, topic_id: int | None = None) -> list[dict]:
     return forum.posts(topic_id=topic_id, username="farmhand")
+
+
+@pytest.fixture
+async def hooked(forum, make_adapter):
+    adapter = make_adapter()
+    await adapter.start()
+    runner = web.AppRunner(build_app(Health(), [adapter.webhook_route(SECRET)]), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{bound_port(runner)}/webhooks/discourse"
+    yield adapter, url
+    await runner.cleanup()

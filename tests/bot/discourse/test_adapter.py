@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from bot.discourse.adapter import StartupError
 from bot.discourse.client import ForumUnavailable
@@ -266,8 +267,35 @@ async def test_wrong_key_and_wrong_url_fail_start_with_one_line(forum, make_adap
     port = forum.port
     forum.stop()
     down = make_adapter(state="s3.sqlite3", url=f"http://127.0.0.1:{port}")
-    with pytest.raises(StartupError, match="cannot reach"):
-        await down.start()
+    await down.start()  # an outage is not a start-up failure: it starts disconnected
+    assert not down.ready
+    snap = down.health.snapshot()
+    assert snap["ok"] is False and "unreachable at start-up" in snap["platforms"]["discourse"]["last_error"]
+
+
+async def test_5xx_at_start_up_is_retried_and_the_backlog_answered(forum, make_adapter, caplog):
+    forum.inject("503", count=4, path="/session/current.json")
+    adapter = make_adapter()
+    with caplog.at_level("INFO", logger="bot.discourse"):
+        await adapter.start()
+        assert not adapter.ready
+        t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)  # asked while the bot waits
+        stop = asyncio.Event()
+        runner = asyncio.create_task(adapter.run(stop))
+        try:
+            for _ in range(100):
+                if bot_replies(forum, t["topic_id"]):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await asyncio.wait_for(runner, 5)
+    assert len(bot_replies(forum, t["topic_id"])) == 1
+    assert adapter.ready and adapter.health.snapshot()["ok"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert sum("unreachable" in m for m in msgs) == 1  # one line per state change, not per try
+    assert sum("reachable again" in m for m in msgs) == 1
+    assert sum(1 for m, p, s in forum.requests if p == "/session/current.json" and s == 503) == 4
 
 
 async def test_network_errors_are_typed(forum, make_adapter):
@@ -303,3 +331,129 @@ async def test_a_url_that_is_not_discourse_fails_start(make_adapter, tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+async def test_only_regular_posts_are_questions_and_whispers_get_no_reply(forum, make_adapter):
+    """Discourse post_type: 2 moderator action, 3 small action, 4 whisper are never answered."""
+    adapter = make_adapter()
+    await adapter.start()
+    t = forum.create_topic(
+        "bob", "Node shows 0 uptime", "My node has been online all week but shows zero uptime."
+    )
+    tid = t["topic_id"]
+    ask = "@farmhand can I farm ThreeFold in a Proxmox VM and still earn rewards?"
+    forum.reply("maria_mod", tid, ask, post_type=2)
+    forum.reply("maria_mod", tid, ask, post_type=3)
+    whisper = forum.reply("maria_mod", tid, ask, post_type=4)
+    assert await adapter.poll_once()
+    assert bot_replies(forum) == []
+    assert adapter.store.claim_state("discourse", f"post:{whisper['id']}") is None
+    # A regular post with the same text is an explicit call and is answered.
+    regular = forum.reply("alice", tid, ask)
+    assert await adapter.poll_once()
+    replies = bot_replies(forum, tid)
+    assert [r["reply_to_post_number"] for r in replies] == [regular["post_number"]]
+    assert all(r["post_type"] == 1 for r in replies)
+
+
+async def test_a_staff_whisper_does_not_count_as_a_human_answer(forum, make_adapter):
+    adapter = make_adapter()
+    await adapter.start()
+    t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.reply("maria_mod", t["topic_id"], "Mods: I'll look at this one later.", post_type=4)
+    assert await adapter.poll_once()
+    assert len(bot_replies(forum, t["topic_id"])) == 1
+
+
+def test_sandbox_whispers_only_for_staff(forum):
+    t = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.reply("maria_mod", t["topic_id"], "a staff note", post_type=4)
+
+    def ids(user):
+        r = requests.get(
+            f"{forum.url}/t/{t['topic_id']}.json",
+            headers={"Api-Key": forum.api_key, "Api-Username": user},
+            timeout=5,
+        )
+        return [p["post_type"] for p in r.json()["post_stream"]["posts"]]
+
+    assert ids("alice") == [1]
+    assert ids("maria_mod") == [1, 4]
+    # whisper=true from a non-staff user silently becomes a public post, as in Discourse.
+    r = requests.post(
+        f"{forum.url}/posts.json",
+        data={"raw": "trying to whisper", "topic_id": t["topic_id"], "whisper": "true"},
+        headers={"Api-Key": forum.api_key, "Api-Username": "alice"},
+        timeout=5,
+    )
+    assert r.json()["post_type"] == 1
+
+
+async def test_reply_held_for_approval_is_done_pending_and_never_posted_twice(forum, make_adapter):
+    """POST /posts answers 200 {"action": "enqueued", "pending_post": {...}}: marked, moved on."""
+    from bot.ops import metrics
+
+    def held_metric() -> float:
+        return (
+            metrics.REGISTRY.get_sample_value(
+                "farmhand_replies_held_for_approval_total", {"platform": "discourse"}
+            )
+            or 0.0
+        )
+
+    before = held_metric()
+    forum.require_approval("farmhand")
+    adapter = make_adapter()
+    await adapter.start()
+    t1 = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    assert await adapter.poll_once()  # done, not "retry later"
+    t2 = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    for _ in range(3):
+        assert await adapter.poll_once()
+    queue = forum.pending()
+    assert [p["topic_id"] for p in queue] == [t1["topic_id"], t2["topic_id"]]  # one each, no repeats
+    assert bot_replies(forum) == []
+    assert adapter.store.claim_state("discourse", f"post:{t1['id']}") == "posted"
+    snap = adapter.health.snapshot()
+    assert snap["ok"] and snap["platforms"]["discourse"]["held_for_approval"] == 2
+    assert held_metric() - before == 2
+    rows = adapter.store.decisions_since(_since())
+    assert [r.posted for r in rows] == [False, False]
+    assert all("held for approval" in r.reason for r in rows)
+    # Approving it later does not make the bot post again.
+    forum.approve(queue[0]["id"])
+    assert await adapter.poll_once()
+    assert len(bot_replies(forum)) == 1 and len(forum.pending()) == 1
+
+
+async def test_403_on_a_reply_releases_it_logs_one_line_and_carries_on(forum, make_adapter, caplog):
+    """A closed topic (bot not a moderator) or a key whose scopes refuse the route: 403 on POST."""
+    forum.set_role("farmhand")  # not a moderator: closed topics refuse its posts
+    adapter = make_adapter()
+    await adapter.start()
+    closed = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    forum.close_topic(closed["topic_id"])
+    open_one = forum.create_topic("bob", ON_TOPIC_TITLE, ON_TOPIC)
+    with caplog.at_level("INFO", logger="bot"):
+        assert await adapter.poll_once()  # not "retry later": the queue moves on
+    assert [r["topic_id"] for r in bot_replies(forum)] == [open_one["topic_id"]]
+    assert adapter.store.claim_state("discourse", f"post:{closed['id']}") is None  # released
+    lines = [r for r in caplog.records if str(closed["id"]) in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelname == "WARNING"
+    assert "reply refused" in lines[0].getMessage() and "403" in lines[0].getMessage()
+    posts_before = sum(1 for m, p, _ in forum.requests if m == "POST")
+    assert await adapter.poll_once() and await adapter.poll_once()
+    assert sum(1 for m, p, _ in forum.requests if m == "POST") == posts_before  # never retried
+    rows = adapter.store.decisions_since(_since())
+    assert [r.posted for r in rows] == [False, True]
+
+
+async def test_403_from_key_scopes_on_post_is_a_refusal_not_an_outage(forum, make_adapter):
+    adapter = make_adapter()
+    await adapter.start()
+    forum.deny("POST", "/posts")
+    t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+    assert await adapter.poll_once()
+    assert adapter.store.claim_state("discourse", f"post:{t['id']}") is None
+    assert int(adapter.store.get_cursor("discourse:posts")) == t["id"]
+    assert bot_replies(forum) == []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -151,10 +155,49 @@ def test_wrong_api_key_is_one_line_and_exit_1(forum, tmp_path):
     assert "not-the-key" not in err and "Traceback" not in err
 
 
-def test_unreachable_forum_is_one_line_and_exit_1(tmp_path):
-    proc = _start(_config(tmp_path, "http://127.0.0.1:9"), "k")
-    code, err = _exit(proc)
-    assert code == 1 and "cannot reach the forum" in err and "Traceback" not in err
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthz(port: int) -> tuple[int, dict] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return None
+
+
+def test_forum_down_at_start_up_is_waited_out_then_the_backlog_is_answered(forum, tmp_path):
+    """Down at start-up: no exit; /healthz 503 with the reason; one log line each way; catch-up."""
+    port = _free_port()
+    cfg = _config(tmp_path, forum.url)
+    cfg.write_text(cfg.read_text() + f"http:\n  listen: 127.0.0.1:{port}\n")
+    forum.go_down()
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: (_healthz(port) or (0,))[0] == 503, 20), "no /healthz while the forum is down"
+        _status, body = _healthz(port)
+        reason = body["platforms"]["discourse"]["last_error"]
+        assert body["platforms"]["discourse"]["connected"] is False and "unreachable at start-up" in reason
+        time.sleep(1.5)  # several retries
+        assert proc.poll() is None, "the bot exited on an outage"
+        topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)  # asked during the outage
+        forum.come_up()
+        assert _wait(lambda: len(bot_replies(forum, topic["topic_id"])) == 1, 30)
+        assert _wait(lambda: (_healthz(port) or (0,))[0] == 200, 10)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+        assert 'farmhand_platform_up{platform="discourse"} 1.0' in metrics
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert len(bot_replies(forum, topic["topic_id"])) == 1
+    assert sum("unreachable at start-up" in line for line in err.splitlines()) == 1, err
+    assert sum("reachable again" in line for line in err.splitlines()) == 1
+    assert "Traceback" not in err
 
 
 def test_missing_secret_names_the_variable(forum, tmp_path):
@@ -179,3 +222,58 @@ def test_shadow_mode_process_posts_nothing(forum, tmp_path, mode):
     assert code == 0, err
     assert bot_replies(forum) == []
     assert "[shadow]" in err
+
+
+def test_kill_9_after_the_reply_was_enqueued_then_restart_does_not_enqueue_again(forum, tmp_path):
+    """The forum queued the reply for approval and the bot died before recording it."""
+    cfg = _config(tmp_path, forum.url)
+    state = tmp_path / "state" / "state.sqlite3"
+    forum.require_approval("farmhand")
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: _polls(forum) >= 3), "the bot did not start polling"
+        forum.hold_posts(5.0)
+        topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
+        assert _wait(lambda: len(forum.pending()) == 1, 15)
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    store = Store(state)
+    key = f"post:{topic['id']}"
+    assert store.claim_state("discourse", key) == "claimed"
+    forum.hold_posts(0)
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: store.claim_state("discourse", key) == "posted", 20)
+        polls = _polls(forum)
+        assert _wait(lambda: _polls(forum) >= polls + 5)
+    finally:
+        code, err = _stop(proc)
+    store.close()
+    assert code == 0, err
+    assert len(forum.pending()) == 1 and bot_replies(forum) == []
+    assert "already holds my reply for approval" in err
+
+
+def test_an_admin_account_is_one_line_and_exit_1(forum, tmp_path):
+    forum.set_role("farmhand", admin=True)
+    proc = _start(_config(tmp_path, forum.url), forum.api_key)
+    code, err = _exit(proc)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(lines) == 1 and "is an admin" in lines[0] and "moderator" in lines[0]
+    assert "Traceback" not in err
+
+
+def test_a_key_refused_after_a_start_up_outage_still_exits_with_one_line(forum, tmp_path):
+    forum.go_down()
+    proc = _start(_config(tmp_path, forum.url), "not-the-key")
+    time.sleep(1.0)
+    assert proc.poll() is None  # waiting for the forum, not exiting
+    forum.come_up()
+    code, err = _exit(proc)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(lines) == 1 and "refused the API key" in lines[0]
+    assert "not-the-key" not in err and "Traceback" not in err

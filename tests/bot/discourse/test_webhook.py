@@ -8,27 +8,11 @@ import hmac
 import json
 
 import aiohttp
-import pytest
 from aiohttp import web
 
 from bot.ops.health import Health
 from bot.web import bound_port, build_app
-from tests.bot.discourse.conftest import ON_TOPIC, ON_TOPIC_TITLE, bot_replies
-
-SECRET = "whsec-test-0123456789"
-
-
-@pytest.fixture
-async def hooked(forum, make_adapter):
-    adapter = make_adapter()
-    await adapter.start()
-    runner = web.AppRunner(build_app(Health(), [adapter.webhook_route(SECRET)]), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{bound_port(runner)}/webhooks/discourse"
-    yield adapter, url
-    await runner.cleanup()
+from tests.bot.discourse.conftest import ON_TOPIC, ON_TOPIC_TITLE, SECRET, bot_replies
 
 
 def _sign(body: bytes, secret: str = SECRET) -> str:
