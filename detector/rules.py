@@ -189,9 +189,12 @@ def _line_table(tool: str) -> _LineTable:
 def _build_line_table(tool: str) -> _LineTable:
     # The whole-paste scan ("*") also carries the self-identifying signatures marked
     # `anywhere`: they count whatever section their line landed in.
-    sigs = tuple(
-        s for s in signatures() if "line" in s.keys and (tool in s.tools or (tool == "*" and s.anywhere))
-    )
+    # Those are left out of the per-tool tables: reading a dmesg section's lines twice would
+    # find nothing new.
+    if tool == "*":
+        sigs = tuple(s for s in signatures() if "line" in s.keys and ("*" in s.tools or s.anywhere))
+    else:
+        sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools and not s.anywhere)
     needles = {n for s in sigs for n in s.needs}
     wakes = {
         n: tuple(i for i, s in enumerate(sigs) if any(_may_hide(n, m) for m in s.needs)) for n in needles
