@@ -188,7 +188,13 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
     )
 
     if ambiguous and kind in ("inconclusive", "bare-metal") and v < GUEST_MIN:
-        notes.append(HYPERV_ROOT_NOTE)
+        # Windows output gets the Windows explanation; any other ambiguous line its own reason.
+        windows = [h for h in active if h.sig.points_to == "ambiguous" and h.source == "windows"]
+        others = [h for h in active if h.sig.points_to == "ambiguous" and h.source != "windows"]
+        if windows or not others:
+            notes.append(HYPERV_ROOT_NOTE)
+        for h in others[:1]:
+            notes.append(h.sig.reason[0].upper() + h.sig.reason[1:] + ".")
 
     opposing = {"container": (), "virtual": ("bare-metal",), "bare-metal": ("virtual", "container")}.get(
         kind, ()
