@@ -54,6 +54,16 @@ NOT_FOR_FARMING = re.compile(
     r" (?:to |in )?(?:farm|earn)\w*"
     r"|\bno (?:plans?|intention|interest) (?:to|of|in) (?:farm|earn)\w*"
     r"|\bi (?:don'?t|do not|dont) (?:want|plan|intend) to (?:farm|earn)\b"
+    # "..., no farming." / "not farming, just learning" (but "no farming rewards?" asks)
+    r"|(?:^|[.,;:!(]\s*)(?:no|not|without) farming\s*(?:[.,;:!)]|$|,?\s*(?:just|only)\b)"
+    # the same clause in the community's other languages (text is lower-cased, accents folded)
+    r"|\bnicht (?:zum |furs? |fur das )?farm(?:en|ing)\b|\bkein(?:e)? farming\b|\bohne (?:zu )?farm(?:en|ing)\b"
+    r"|\bpas pour (?:le |du )?farm(?:ing|er)\b|\bsans farm(?:ing|er)\b"
+    r"|\bno (?:es )?para (?:el )?farm(?:ing|ear)\b|\bsin farm(?:ing|ear)\b"
+    r"|\bnao (?:e )?para (?:o )?farm(?:ing|ar)\b|\bsem farm(?:ing|ar)\b"
+    r"|\bnon (?:e )?per (?:il )?farm(?:ing|are)\b|\bniet (?:om te |voor )(?:het )?farm(?:en|ing)\b"
+    r"|\bkhong (?:phai )?(?:de )?farm\b(?! (?:đ|d)uoc)|\bне для фарм|\bnie do farm(?:ingu|owania)\b"
+    r"|不是为了(?:farm|挖矿|赚)|不用来(?:farm|挖矿)|不挖矿|ファーム(?:しない|目的ではない|目的じゃない)"
 )
 # A node shown as virtualized, and a claim that it is real hardware: the support case.
 SHOWN_VIRTUAL = re.compile(

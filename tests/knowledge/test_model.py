@@ -132,13 +132,13 @@ def _read(path: Path) -> list[dict]:
 
 
 # The held-out split (knowledge/data/test/), never trained or tuned on. Floors set from the
-# ONE measurement of model v1, slightly below it: judge P 0.992 R 0.551; real-b (all
-# look-alikes) 3/218 answered.
-@pytest.mark.skipif(not TEST.exists(), reason="no held-out split in this checkout")
+# one measurement of each model, slightly below the latest: v1 judge P 0.992 R 0.551, real-b
+# (all look-alikes) 3/218 answered; v2 (precision target 0.97, multilingual "not for farming"
+# clause) judge P 0.986 R 0.620, real-b 4/218.
 def test_heldout_floor(kb):
     judge = _read(TEST / "judge.jsonl")
     f = score(judge, [kb.match(p["text"]) for p in judge])
-    assert f.precision >= 0.97 and f.recall >= 0.52
+    assert f.precision >= 0.97 and f.recall >= 0.60
     real = _read(TEST / "real-b.jsonl")
     answered = sum(kb.match(p["text"]).on_topic for p in real)
     assert answered <= 5
