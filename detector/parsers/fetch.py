@@ -6,7 +6,13 @@
 
 from __future__ import annotations
 
+import re
+
 from detector.parsers import Fact, Parsed
+
+# fastfetch's timing column (`--stat`, ci configs) and other right-hand columns: a value ends
+# at a run of three or more blanks.
+_COLUMN_GAP = re.compile(r"[ \t]{3,}")
 
 _KEYS = {"host": "system.dmi_line", "kernel": "kernel.release", "cpu": "cpu.model", "gpu": "gpu.model"}
 
@@ -26,6 +32,7 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             continue
         key, _, value = raw[idx:].partition(":")
         k = _KEYS.get(key.strip().lower())
-        if k and value.strip():
-            facts.append(Fact(k, value.strip(), start + i, raw))
+        value = _COLUMN_GAP.split(value.strip(), 1)[0]
+        if k and value:
+            facts.append(Fact(k, value, start + i, raw))
     return Parsed(tuple(facts))
