@@ -146,3 +146,60 @@ def _trie(words: list[str]) -> str:
 def finder(needles: frozenset[str]) -> re.Pattern[str]:
     """One compiled pattern matching any of the plain strings, longest first, for folded text."""
     return re.compile(_trie(sorted(needles)))
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters every match of `pattern` can start with (lower-cased), or None when any
+    character could (a class like \\w, a negated class, an empty match)."""
+    try:
+        from re import _constants as k
+        from re import _parser
+    except ImportError:  # another Python: no lookahead, same results
+        return None
+    try:
+        found = _first(list(_parser.parse(pattern).data), k)
+    except Exception:  # an exotic construct: no lookahead, same results
+        return None
+    return frozenset(c.lower() for c in found) if found else None
+
+
+def _first(seq: list, k) -> set[str] | None:
+    out: set[str] = set()
+    for op, av in seq:
+        if op is k.AT:
+            continue  # zero width
+        if op is k.LITERAL:
+            return out | {chr(av)}
+        if op is k.IN:
+            chars: set[str] = set()
+            for o, a in av:
+                if o is k.LITERAL:
+                    chars.add(chr(a))
+                elif o is k.RANGE and a[1] - a[0] < 128:
+                    chars.update(chr(c) for c in range(a[0], a[1] + 1))
+                elif o is k.CATEGORY and a is k.CATEGORY_DIGIT:
+                    chars.update("0123456789")
+                else:
+                    return None
+            return out | chars
+        if op is k.SUBPATTERN:
+            inner = _first(list(av[-1].data), k)
+            if inner is None:
+                return None
+            return out | inner
+        if op is k.BRANCH:
+            parts = [_first(list(b.data), k) for b in av[1]]
+            if any(p is None for p in parts):
+                return None
+            return out | set().union(*parts)
+        if op in (k.MAX_REPEAT, k.MIN_REPEAT, getattr(k, "POSSESSIVE_REPEAT", None)):
+            lo, _, sub = av
+            inner = _first(list(sub.data), k)
+            if inner is None:
+                return None
+            out |= inner
+            if lo > 0:
+                return out
+            continue  # optional: the next item can start the match too
+        return None
+    return None  # the pattern can match the empty string

@@ -271,14 +271,21 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
 @functools.lru_cache(maxsize=256)
 def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
     table = _line_table(table_key)
-    # Most rows begin `^[ \t]*`: skipping the blanks once per line, not once per row, halves the cost.
+    # Most rows begin `^[ \t]*`: skipping the blanks once per line, not once per row, halves the
+    # cost; and a lookahead on the characters those rows can start with lets every other line
+    # (a prompt, a number, a box-drawing tree) fail at its first character.
     blank = "[ \\t]*"
     bodies = [table.sigs[i].pattern.pattern[1:] for i in sorted(indexes)]
     after_blank = [b[len(blank) :] for b in bodies if b.startswith(blank)]
     others = [b for b in bodies if not b.startswith(blank)]
-    alts = [f"(?:{b})" for b in others]
-    if after_blank:
-        alts.insert(0, blank + "(?:" + "|".join(f"(?:{b})" for b in after_blank) + ")")
+    known = [(b, literals.first_chars(b)) for b in after_blank]
+    alts = [f"(?:{b})" for b in others] + [f"{blank}(?:{b})" for b, first in known if first is None]
+    with_first = [(b, first) for b, first in known if first is not None]
+    if with_first:
+        chars = set().union(*(first for _, first in with_first))
+        chars |= {c.upper() for c in chars} | {c.lower() for c in chars}
+        head = "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
+        alts.insert(0, blank + head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
     return re.compile("^(?:" + "|".join(alts) + ")", re.IGNORECASE | re.MULTILINE)
 
 

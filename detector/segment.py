@@ -481,22 +481,40 @@ def _line_marker_events(text: str) -> Iterator[tuple[int, str]]:
         yield m.start() + 1, _MARKER_TOOLS[m.lastgroup or ""]
 
 
-def _prompt_events(text: str) -> Iterator[tuple[int, str, str]]:
-    """(offset of the line, tool, command) for every prompt line, in order."""
+_MIN_REPEATS = 8
+
+
+@functools.lru_cache(maxsize=64)
+def _repeat_run(line: str) -> re.Pattern[str]:
+    """`line` then a newline, at least _MIN_REPEATS times (possessive: no backtracking state)."""
+    return re.compile("(?:" + re.escape(line) + "\n){%d,}+" % _MIN_REPEATS)
+
+
+def _prompt_events(text: str) -> Iterator[tuple[int, str, str, int]]:
+    """(offset of the line, tool, command, offset of its output) for every prompt line, in order."""
     end = -1
-    for m in _PROMPT_CHARS.finditer(text):
-        if m.start() <= end:
-            continue  # another prompt character on a line already checked
+    search = _PROMPT_CHARS.search
+    while (m := search(text, end + 1)) is not None:  # from the line after the last one checked
         start = text.rfind("\n", end + 1, m.start()) + 1 or end + 1
         end = text.find("\n", m.end())
         if end < 0:
             end = len(text)
-        cmd = prompt_command(text[start:end])
+        line = text[start:end]
+        cmd = prompt_command(line)
         if cmd is not None:
-            yield start, _tool_for_command(cmd), cmd
+            # The same prompt line repeated with nothing in between (a pasted loop, a stuck
+            # key): one prompt, whose output starts after the run. Only long runs, so a
+            # command typed twice keeps its meaning.
+            body = end + 1
+            if len(line) <= 200 and text.startswith(line, end + 1):
+                run = _repeat_run(line).match(text, end + 1)
+                if run is not None:
+                    body = run.end()
+                    end = body - 1
+            yield start, _tool_for_command(cmd), cmd, body
 
 
-def _events(text: str) -> Iterator[tuple[int, str, str | None]]:
+def _events(text: str) -> Iterator[tuple[int, str, str | None, int]]:
     """Section boundaries in order: (offset of the line, tool, command or None for a marker).
 
     Only lines holding a prompt character or starting with a marker are looked at in Python;
@@ -512,7 +530,7 @@ def _events(text: str) -> Iterator[tuple[int, str, str | None]]:
                 m = next(markers, None)  # a prompt line is never also a marker
             p = next(prompts, None)
         elif m is not None:
-            yield m[0], m[1], None
+            yield m[0], m[1], None, m[0]
             m = next(markers, None)
 
 
@@ -521,7 +539,7 @@ def iter_split(text: str) -> Iterator[Section]:
     tool, command, start = "other", None, 1
     buf = 0  # offset where the current section's text begins
     line_at, lineno = 0, 1  # line number of offset line_at (counted incrementally, in C)
-    for offset, new_tool, cmd in _events(text):
+    for offset, new_tool, cmd, output in _events(text):
         if cmd is None and new_tool == tool:
             continue  # a marker of the tool already running
         lineno += text.count("\n", line_at, offset)
@@ -535,6 +553,9 @@ def iter_split(text: str) -> Iterator[Section]:
             nl = text.find("\n", offset)
             tool, command, start = new_tool, cmd, lineno + 1
             buf = nl + 1 if nl >= 0 else len(text) + 1
+            if output > buf:  # a run of the same prompt line: its output starts after it
+                start += text.count("\n", buf, output)
+                buf = output
         else:
             # `uname`/`Linux version` inside dmesg is part of dmesg; a dmesg-looking line
             # inside journalctl output is still the kernel log.

@@ -61,3 +61,16 @@ def test_the_issue_pastes_are_never_bare_metal():
         v = analyze(paste)
         assert v.verdict == "virtual" and v.hypervisor == "vmware"
         assert any("none" in n for n in v.notes)  # the contradiction is reported
+
+
+def test_a_run_of_the_same_prompt_is_one_prompt_and_line_numbers_stay():
+    from detector import segment
+
+    paste = "$ ls\n" * 10 + "$ systemd-detect-virt\nkvm\n"
+    sections = segment.split(segment.normalize(paste))
+    assert [s.command for s in sections] == ["ls", "systemd-detect-virt"]
+    v = analyze(paste)
+    assert v.verdict == "virtual" and v.hypervisor == "kvm"
+    assert any(e.line == 12 and e.text.strip() == "kvm" for e in v.evidence)
+    # a command typed twice keeps both prompts
+    assert [s.command for s in segment.split("$ virt-what\n$ virt-what\nkvm\n")] == ["virt-what", "virt-what"]
