@@ -487,7 +487,7 @@ _MIN_REPEATS = 8
 @functools.lru_cache(maxsize=64)
 def _repeat_run(line: str) -> re.Pattern[str]:
     """`line` then a newline, at least _MIN_REPEATS times (possessive: no backtracking state)."""
-    return re.compile("(?:" + re.escape(line) + "\n){%d,}+" % _MIN_REPEATS)
+    return re.compile("(?:" + re.escape(line) + "\n){" + str(_MIN_REPEATS) + ",}+")
 
 
 def _prompt_events(text: str) -> Iterator[tuple[int, str, str, int]]:
