@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="the whole bot end to end against a local sandbox forum")
     d.add_argument("--seconds", type=float, default=None, help="stop after this long (default: when done)")
+    d.add_argument(
+        "--serve", action="store_true", help="then keep the sandbox and a read-only web view of it running"
+    )
+    d.add_argument("--port", type=int, default=0, help="port of the web view on 127.0.0.1 (default: a free one)")
     d.set_defaults(cmd=("demo",))
 
     cf = sub.add_parser("config", help="configuration tools")
