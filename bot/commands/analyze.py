@@ -11,18 +11,19 @@ import argparse
 import json
 import sys
 
+from bot.inputs import os_reason, stdin_binary
 from detector import DEFAULT_MAX_BYTES, InputRefused, Verdict, analyze, decode, read_limited
 
 
 def _read(path: str, max_bytes: int) -> str:
     if path == "-":
-        data = read_limited(sys.stdin.buffer, max_bytes)
+        data = read_limited(stdin_binary(PASTE_HINT), max_bytes)
     else:
         try:
             with open(path, "rb") as fh:
                 data = read_limited(fh, max_bytes)
         except OSError as exc:
-            raise InputRefused(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise InputRefused(f"cannot read {path}: {os_reason(exc)}") from None
     return decode(data, max_bytes)
 
 
@@ -58,6 +59,12 @@ def render_text(v: Verdict) -> str:
         lines.append("What to paste next:")
         lines.extend(f"  {cmd}" for cmd in v.missing)
     return "\n".join(lines)
+
+
+PASTE_HINT = (
+    "Paste the output of dmidecode, lscpu, systemd-detect-virt, ... "
+    "then press Ctrl-D on a new line (Ctrl-C to cancel)."
+)
 
 
 def main(args: argparse.Namespace) -> int:
