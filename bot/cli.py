@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("path", nargs="?", default="-", help="file to read, or - for stdin (default)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.add_argument(
+        "-v", "--verbose", action="store_true", help="every piece of evidence, with signal ids and weights"
+    )
+    a.add_argument(
         "--max-bytes",
         type=_size,
         default=None,
