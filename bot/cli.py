@@ -52,6 +52,17 @@ def _version() -> str:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, looked up only when asked (package metadata costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        print(f"farmhand {_version()}")
+        parser.exit()
+
+
 def _log_level(text: str) -> str:
     level = str(text).strip().upper()
     if level not in LOG_LEVELS:
@@ -80,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
             'farmhand ask "can I farm in a proxmox vm?"',
         ),
     )
-    p.add_argument("--version", action="version", version=f"farmhand {_version()}")
+    p.add_argument("--version", action=_VersionAction, help="print the version and exit")
     p.add_argument(
         "--log-level",
         type=_log_level,
