@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,18 @@ DEFAULT_MAX_DUMP_BYTES = 10 * 1024 * 1024
 
 
 class ConfigError(ValueError):
-    """The configuration cannot be used. The message is one line."""
+    """The configuration cannot be used. The message is one line; `problems` lists every problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+    @classmethod
+    def of(cls, problems: list[str]) -> ConfigError:
+        """One error for several problems: the message is the first and how many more."""
+        more = len(problems) - 1
+        tail = f" (and {more} more problem{'s' if more != 1 else ''}; `farmhand config check` lists them)"
+        return cls(problems[0] + (tail if more else ""), problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,19 +116,73 @@ _DISCORD_KEYS = {
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a YAML config file; secrets come from `env` (default: os.environ)."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory, not a config file")
     try:
         raw_text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: cannot read: not UTF-8 text") from None
+    except OSError as exc:
+        from bot.inputs import os_reason
+
+        raise ConfigError(f"{p}: cannot read: {os_reason(exc)}") from None
     return parse_config(raw_text, source=str(p), env=os.environ if env is None else env)
 
 
+class _Problems:
+    """Every problem found in one config, each `source:line: message` (the key's line when known)."""
+
+    def __init__(self, source: str, lines: dict[str, int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.found: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        line = self.lines.get(key)
+        while line is None and "." in key:
+            key = key.rsplit(".", 1)[0]
+            line = self.lines.get(key)
+        where = f"{self.source}:{line}" if line else self.source
+        self.found.append(f"{where}: {message}")
+
+
+def _key_lines(text: str, problems: list[tuple[str, int, str]]) -> dict[str, int]:
+    """`dotted.key -> line` for every mapping key; duplicate keys go to `problems` (key, line, message)."""
+    lines: dict[str, int] = {}
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+
+    def walk(node: Any, prefix: str) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    (prefix + key, line, f"duplicate key {prefix}{key} (first on line {seen[key]}); keep one")
+                )
+            else:
+                seen[key] = line
+                lines[prefix + key] = line
+            walk(value_node, f"{prefix}{key}.")
+
+    walk(root, "")
+    return lines
+
+
 def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | None = None) -> Config:
-    """Validate YAML text as a config (see `load_config`)."""
+    """Validate YAML text as a config (see `load_config`).
+
+    Every problem is found, not only the first: the ConfigError's `problems` lists them all
+    (its message is the first, with how many more).
+    """
     env = os.environ if env is None else env
+    duplicates: list[tuple[str, int, str]] = []
     try:
+        lines = _key_lines(text, duplicates)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -127,25 +193,33 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
-    _no_unknown(data, _TOP_KEYS, source, "")
+    pr = _Problems(source, lines)
+    for _key, line, message in duplicates:
+        pr.found.append(f"{source}:{line}: {message}")
+    _no_unknown(data, _TOP_KEYS, pr, "")
 
     state_path = data.get("state_path")
     if not isinstance(state_path, str) or not state_path.strip():
-        raise ConfigError(f"{source}: state_path is required (a path to the SQLite state file)")
+        pr.add("state_path", "state_path is required (a path to the SQLite state file)")
     mode = data.get("mode", "live")
     if mode not in ("live", "shadow"):
-        raise ConfigError(f"{source}: mode must be 'live' or 'shadow', not {mode!r}")
+        pr.add("mode", f"mode must be 'live' or 'shadow', not {mode!r}")
 
-    discourse = _discourse(data.get("discourse"), source, env) if data.get("discourse") is not None else None
-    discord = _discord(data.get("discord"), source, env) if data.get("discord") is not None else None
-    http = _http(data.get("http"), source) if data.get("http") is not None else None
-    max_dump = _int(data.get("max_dump_bytes", DEFAULT_MAX_DUMP_BYTES), source, "max_dump_bytes", minimum=1)
+    discourse = _discourse(data.get("discourse"), pr, env) if data.get("discourse") is not None else None
+    discord = _discord(data.get("discord"), pr, env) if data.get("discord") is not None else None
+    http = _http(data.get("http"), pr) if data.get("http") is not None else None
+    max_dump = _int(data.get("max_dump_bytes", DEFAULT_MAX_DUMP_BYTES), pr, "max_dump_bytes", minimum=1)
     min_score = data.get("min_score")
-    if min_score is not None and not (isinstance(min_score, int | float) and 0 <= min_score <= 1):
-        raise ConfigError(f"{source}: min_score must be a number between 0 and 1")
-    retention = _int(data.get("retention_days", 90), source, "retention_days")
+    if min_score is not None and (
+        isinstance(min_score, bool) or not (isinstance(min_score, int | float) and 0 <= min_score <= 1)
+    ):
+        pr.add("min_score", f"min_score must be a number between 0 and 1, not {min_score!r}")
+        min_score = None
+    retention = _int(data.get("retention_days", 90), pr, "retention_days")
+    if pr.found:
+        raise ConfigError.of(pr.found)
     return Config(
-        state_path=Path(state_path).expanduser(),
+        state_path=Path(str(state_path)).expanduser(),
         mode=mode,
         discourse=discourse,
         discord=discord,
@@ -157,100 +231,140 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
     )
 
 
-def _no_unknown(section: dict[str, Any], allowed: set[str], source: str, prefix: str) -> None:
-    unknown = sorted(set(map(str, section)) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {prefix}{unknown[0]} (allowed: {', '.join(sorted(allowed))})"
-        )
+def state_path_problem(path: Path) -> str | None:
+    """Why the service could not keep its state at `path`, in one line; None when it can.
+
+    It must be a file (or not exist yet) that this user can write, in a folder that exists
+    or can be created. `config check` runs this: the unit's `ExecStartPre` relies on it.
+    """
+    if path.is_dir():
+        return f"state_path {path} is a directory; name a file in it, e.g. {path / 'state.sqlite3'}"
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            return f"state_path {path}: this user ({_user()}) cannot read and write it"
+        return None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"state_path {path}: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        missing = "" if parent == path.parent else f" (to create {path.parent})"
+        return f"state_path {path}: this user ({_user()}) cannot write in {parent}{missing}"
+    return None
 
 
-def _secret(env: Mapping[str, str], name: str, source: str, section: str) -> str:
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return f"uid {os.getuid()}"
+
+
+def _no_unknown(section: dict[str, Any], allowed: set[str], pr: _Problems, prefix: str) -> None:
+    for key in sorted(set(map(str, section)) - allowed):
+        near = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+        hint = f"did you mean `{prefix}{near[0]}`?" if near else f"allowed: {', '.join(sorted(allowed))}"
+        pr.add(prefix + key, f"unknown key {prefix}{key}; {hint}")
+
+
+def _secret(env: Mapping[str, str], name: str, pr: _Problems, section: str) -> str:
     value = env.get(name, "").strip()
     if not value:
-        raise ConfigError(f"{source}: the {section} section needs the environment variable {name}")
+        pr.add(section, f"the {section} section needs the environment variable {name}")
     return value
 
 
-def _int(value: Any, source: str, key: str, minimum: int = 0) -> int:
+def _int(value: Any, pr: _Problems, key: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{source}: {key} must be an integer >= {minimum}, not {value!r}")
+        pr.add(key, f"{key} must be an integer >= {minimum}, not {value!r}")
+        return minimum
     return value
 
 
-def _number(value: Any, source: str, key: str, minimum: float = 0.0) -> float:
+def _number(value: Any, pr: _Problems, key: str, minimum: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ConfigError(f"{source}: {key} must be a number >= {minimum}, not {value!r}")
+        pr.add(key, f"{key} must be a number >= {minimum}, not {value!r}")
+        return minimum
     return float(value)
 
 
-def _ids(value: Any, source: str, key: str) -> tuple[int, ...]:
+def _ids(value: Any, pr: _Problems, key: str) -> tuple[int, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ConfigError(f"{source}: {key} must be a list of numeric ids")
+        pr.add(key, f"{key} must be a list of numeric ids")
+        return ()
     return tuple(value)
 
 
-def _bool(value: Any, source: str, key: str) -> bool:
+def _bool(value: Any, pr: _Problems, key: str) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"{source}: {key} must be true or false")
+        pr.add(key, f"{key} must be true or false, not {value!r}")
+        return False
     return value
 
 
-def _discourse(sec: Any, source: str, env: Mapping[str, str]) -> DiscourseConfig:
+def _discourse(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscourseConfig | None:
     if not isinstance(sec, dict):
-        raise ConfigError(f"{source}: discourse must be a mapping")
-    _no_unknown(sec, _DISCOURSE_KEYS, source, "discourse.")
+        pr.add("discourse", "discourse must be a mapping")
+        return None
+    _no_unknown(sec, _DISCOURSE_KEYS, pr, "discourse.")
     url = sec.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{source}: discourse.url must be an http(s) URL, not {url!r}")
+        pr.add("discourse.url", f"discourse.url must be an http(s) URL, not {url!r}")
+        url = ""
     user = sec.get("api_username")
     if not isinstance(user, str) or not user.strip():
-        raise ConfigError(f"{source}: discourse.api_username is required (the bot's own account)")
+        pr.add("discourse.api_username", "discourse.api_username is required (the bot's own account)")
+        user = ""
     return DiscourseConfig(
         url=url.rstrip("/"),
         api_username=user.strip(),
-        api_key=_secret(env, ENV_DISCOURSE_KEY, source, "discourse"),
+        api_key=_secret(env, ENV_DISCOURSE_KEY, pr, "discourse"),
         webhook_secret=env.get(ENV_DISCOURSE_WEBHOOK, "").strip() or None,
-        poll_seconds=_number(sec.get("poll_seconds", 30), source, "discourse.poll_seconds", 0.05),
-        categories=_ids(sec.get("categories"), source, "discourse.categories"),
-        answer_staff=_bool(sec.get("answer_staff", False), source, "discourse.answer_staff"),
-        request_timeout=_number(sec.get("request_timeout", 20), source, "discourse.request_timeout", 0.1),
+        poll_seconds=_number(sec.get("poll_seconds", 30), pr, "discourse.poll_seconds", 0.05),
+        categories=_ids(sec.get("categories"), pr, "discourse.categories"),
+        answer_staff=_bool(sec.get("answer_staff", False), pr, "discourse.answer_staff"),
+        request_timeout=_number(sec.get("request_timeout", 20), pr, "discourse.request_timeout", 0.1),
     )
 
 
-def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
+def _discord(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscordConfig | None:
     if not isinstance(sec, dict):
-        raise ConfigError(f"{source}: discord must be a mapping")
-    _no_unknown(sec, _DISCORD_KEYS, source, "discord.")
+        pr.add("discord", "discord must be a mapping")
+        return None
+    _no_unknown(sec, _DISCORD_KEYS, pr, "discord.")
     api_base = sec.get("api_base", DEFAULT_DISCORD_API)
     if not isinstance(api_base, str) or not api_base.startswith(("http://", "https://")):
-        raise ConfigError(f"{source}: discord.api_base must be an http(s) URL, not {api_base!r}")
+        pr.add("discord.api_base", f"discord.api_base must be an http(s) URL, not {api_base!r}")
+        api_base = DEFAULT_DISCORD_API
     return DiscordConfig(
-        token=_secret(env, ENV_DISCORD_TOKEN, source, "discord"),
-        watch_channels=_ids(sec.get("watch_channels"), source, "discord.watch_channels"),
+        token=_secret(env, ENV_DISCORD_TOKEN, pr, "discord"),
+        watch_channels=_ids(sec.get("watch_channels"), pr, "discord.watch_channels"),
         api_base=api_base.rstrip("/"),
-        moderator_roles=_ids(sec.get("moderator_roles"), source, "discord.moderator_roles"),
-        helper_roles=_ids(sec.get("helper_roles"), source, "discord.helper_roles"),
-        cooldown_seconds=_number(sec.get("cooldown_seconds", 60), source, "discord.cooldown_seconds"),
-        asker_max_replies=_int(sec.get("asker_max_replies", 3), source, "discord.asker_max_replies"),
-        asker_window_seconds=_number(
-            sec.get("asker_window_seconds", 300), source, "discord.asker_window_seconds"
-        ),
-        answer_staff=_bool(sec.get("answer_staff", False), source, "discord.answer_staff"),
+        moderator_roles=_ids(sec.get("moderator_roles"), pr, "discord.moderator_roles"),
+        helper_roles=_ids(sec.get("helper_roles"), pr, "discord.helper_roles"),
+        cooldown_seconds=_number(sec.get("cooldown_seconds", 60), pr, "discord.cooldown_seconds"),
+        asker_max_replies=_int(sec.get("asker_max_replies", 3), pr, "discord.asker_max_replies"),
+        asker_window_seconds=_number(sec.get("asker_window_seconds", 300), pr, "discord.asker_window_seconds"),
+        answer_staff=_bool(sec.get("answer_staff", False), pr, "discord.answer_staff"),
         max_attachment_bytes=_int(
-            sec.get("max_attachment_bytes", 1024 * 1024), source, "discord.max_attachment_bytes", 1
+            sec.get("max_attachment_bytes", 1024 * 1024), pr, "discord.max_attachment_bytes", 1
         ),
     )
 
 
-def _http(sec: Any, source: str) -> HttpConfig:
+def _http(sec: Any, pr: _Problems) -> HttpConfig | None:
     if not isinstance(sec, dict):
-        raise ConfigError(f"{source}: http must be a mapping")
-    _no_unknown(sec, {"listen"}, source, "http.")
+        pr.add("http", "http must be a mapping")
+        return None
+    _no_unknown(sec, {"listen"}, pr, "http.")
     listen = str(sec.get("listen", "127.0.0.1:8080"))
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"{source}: http.listen must look like HOST:PORT, not {listen!r}")
+        pr.add("http.listen", f"http.listen must look like HOST:PORT, not {listen!r}")
+        return None
     return HttpConfig(host=host.strip("[]") or "127.0.0.1", port=int(port))

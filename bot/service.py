@@ -59,8 +59,12 @@ async def run_service(
         raise StartupError(f"knowledge base: {exc}") from None
     try:
         store = Store(cfg.state_path)
-    except (StateError, OSError) as exc:
+    except StateError as exc:
         raise StartupError(str(exc).splitlines()[0]) from None
+    except OSError as exc:
+        from bot.inputs import os_reason
+
+        raise StartupError(f"state_path {cfg.state_path}: {os_reason(exc)}") from None
     health = Health()
     running = Running(store=store, health=health)
 

@@ -9,32 +9,60 @@ inconclusive rate, the misses, and how often `zos_flags_virtual` agrees with vir
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bot.inputs import BadLines, InputError, jsonl_objects, read_bytes, read_text, with_progress
 from detector import InputRefused, analyze, decode
 
 CLASSES = ("bare-metal", "virtual", "container", "inconclusive")
 
 
-def evaluate(manifest: Path) -> dict[str, Any]:
+TRUTHS = CLASSES  # "inconclusive": a paste that cannot be judged, on purpose
+
+
+def read_manifest(manifest: str, bad: BadLines) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
+    """The manifest's directory (file paths are relative to it) and its good lines.
+
+    Bad lines (not JSON, no `file`, an unknown `truth`) go to `bad`; a missing, directory,
+    empty or all-bad manifest is an InputError.
+    """
+    text = read_text(manifest)
+    source = "stdin" if manifest == "-" else manifest
+    base = Path.cwd() if manifest == "-" else Path(manifest).parent
+    items = []
+    for n, item in jsonl_objects(text, source, bad):
+        if not isinstance(item.get("file"), str) or not item["file"].strip():
+            bad.add(source, n, 'no "file" (the dump\'s path, relative to the manifest)')
+        elif item.get("truth") not in TRUTHS:
+            near = difflib.get_close_matches(str(item.get("truth")), TRUTHS, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            bad.add(source, n, f"truth must be one of {', '.join(TRUTHS)}, not {item.get('truth')!r}{hint}")
+        else:
+            items.append((n, item))
+    if not items:
+        why = "no labelled dumps" + (f" ({len(bad)} bad lines)" if bad else "")
+        raise InputError(f"{source}: {why}")
+    return base, items
+
+
+def evaluate(manifest: str | Path, bad: BadLines | None = None) -> dict[str, Any]:
     """Run the detector over every file in a manifest and return the figures."""
+    bad = BadLines() if bad is None else bad
+    base, items = read_manifest(str(manifest), bad)
+    source = "stdin" if str(manifest) == "-" else str(manifest)
     rows = []
-    for n, raw in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not raw.strip():
+    for n, item in with_progress(items, len(items), "evaluating dumps"):
+        path = base / item["file"]
+        try:
+            text = decode(read_bytes(str(path)))
+        except (InputError, InputRefused) as exc:
+            bad.add(source, n, f"{item['file']}: {str(exc).removeprefix(str(path) + ': ')}")
             continue
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{manifest}:{n}: not JSON ({exc.msg})") from None
-        path = manifest.parent / item["file"]
-        try:
-            text = decode(path.read_bytes())
-        except (OSError, InputRefused) as exc:
-            raise ValueError(f"{manifest}:{n}: {item['file']}: {exc}") from None
         v = analyze(text)
         expected_vw = item.get("expected_virt_what_output")
         accept = item.get("accept") or [item["truth"]]
@@ -85,19 +113,27 @@ def evaluate(manifest: Path) -> dict[str, Any]:
         "zos_null": sum(r["zos"] is None for r in zos_rows),
         "misses": [r for r in rows if not r["accepted"]],
         "zos_misses": [r for r in zos_rows if r["zos"] != r["zos_expected"]],
+        "bad_lines": list(bad.lines),
     }
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of `farmhand eval dumps`."""
+    bad = BadLines()
     try:
-        figures = evaluate(Path(args.path))
-    except (OSError, ValueError, KeyError) as exc:
+        figures = evaluate(args.path, bad)
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        bad.print()
         return 2
+    if not figures["total"]:
+        bad.print()
+        print(f"error: {args.path}: none of the dumps could be read", file=sys.stderr)
+        return 1
     if getattr(args, "json", False):
         print(json.dumps(figures, indent=2))
-        return 0
+        bad.print()
+        return 1 if bad else 0
     f = figures
     print(f"dumps: {f['total']}  correct: {f['correct']}  accuracy: {f['accuracy']:.1%}")
     print(
@@ -126,4 +162,5 @@ def main(args: argparse.Namespace) -> int:
         )
     for r in f["zos_misses"]:
         print(f"  ZOS  {r['file']}: expected {r['zos_expected']}, got {r['zos']}")
-    return 0
+    bad.print()
+    return 1 if bad else 0

@@ -15,9 +15,11 @@ def main(args: argparse.Namespace) -> int:
     for line in problems:
         print(line)
     if problems:
-        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        n = len(problems)
+        print(f"{n} problem{'s' if n != 1 else ''} in {directory}", file=sys.stderr)
         return 1
     located, _ = read_entries(directory)
     questions = sum(len(item.entry.questions) for item in located)
-    print(f"ok: {len(located)} entries, {questions} questions in {directory}")
+    entries = f"{len(located)} entr{'ies' if len(located) != 1 else 'y'}"
+    print(f"ok: {entries}, {questions} question{'s' if questions != 1 else ''} in {directory}")
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -46,11 +48,22 @@ def open_existing_state(config_path: str | Path) -> tuple[Config, Store]:
         raise ValueError(str(exc)) from None
 
 
-def main(args: argparse.Namespace) -> int:
-    from bot.ops.report import parse_since, render_digest
+def record_json(rec: object) -> dict[str, object]:
+    """One decision (audit-log row or replayed post) as a JSON object; times in ISO 8601 UTC."""
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(rec):  # type: ignore[arg-type]
+        value = getattr(rec, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
 
+
+def main(args: argparse.Namespace) -> int:
+    """Print the digest of the audit log since `--since` (markdown, or one JSON object with --json)."""
+    from bot.ops.report import describe_since, parse_since, render_digest
+
+    now = datetime.now(UTC)
     try:
-        since = parse_since(args.since)
+        since = parse_since(args.since, now=now)
         cfg, store = open_existing_state(args.config)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -65,11 +78,19 @@ def main(args: argparse.Namespace) -> int:
         import knowledge
 
         threshold = knowledge.default_kb().threshold
-    now = datetime.now(UTC)
+    words = describe_since(args.since)
+    if getattr(args, "json", False):
+        doc = {
+            "range": words,
+            "from": since.isoformat(),
+            "to": now.isoformat(),
+            "threshold": threshold,
+            "decisions": [record_json(r) for r in records],
+        }
+        print(json.dumps(doc, ensure_ascii=False))
+        return 0
     period = f"{since:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"
     sys.stdout.write(
-        render_digest(
-            records, title=f"farmhand digest: last {args.since}", threshold=threshold, period=period
-        )
+        render_digest(records, title=f"farmhand digest: {words}", threshold=threshold, period=period)
     )
     return 0

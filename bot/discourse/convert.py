@@ -117,8 +117,13 @@ def to_event(
         kind = EventKind.REPLY
     else:
         return None
-    # The title is part of the question for first posts and calls ("@farmhand?" in a VM topic).
-    body = f"{title}\n\n{text}" if title and kind is not EventKind.REPLY else text
+    # The title is part of the question for first posts, and for calls that say little by
+    # themselves ("@farmhand?" in a VM topic). A call that asks its own question later in a
+    # topic about something else is judged on its own words.
+    with_title = kind is EventKind.NEW_TOPIC or (
+        kind in (EventKind.MENTION, EventKind.PRIVATE) and (post_number <= 1 or _few_words(text))
+    )
+    body = f"{title}\n\n{text}" if title and with_title else text
     topic_id = post.get("topic_id")
     slug = post.get("topic_slug") or "topic"
     return Event(
@@ -133,3 +138,12 @@ def to_event(
         url=f"{base_url}/t/{slug}/{topic_id}/{post_number}",
         answered_by_human=answered_by_human,
     )
+
+
+_WORDS = re.compile(r"[^\W_]+")
+_MENTION = re.compile(r"@[\w.-]+")
+
+
+def _few_words(text: str, least: int = 5) -> bool:
+    """Fewer than `least` words besides @mentions: the call leans on its topic's title."""
+    return len(_WORDS.findall(_MENTION.sub(" ", text))) < least

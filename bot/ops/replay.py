@@ -25,6 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from bot.inputs import BadLines, InputError, os_reason, read_text
 from bot.ops.report import render_digest
 from knowledge import KnowledgeBase
 
@@ -236,22 +237,25 @@ def _from_json(doc: Any, source: str) -> Iterator[ExportPost]:
             yield _discourse_post(post)
 
 
-def _read_file(path: Path) -> Iterator[ExportPost]:
+def _read_file(path: Path) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_EXPORT_BYTES:
             raise ExportError(f"{path}: {size} bytes is over the {MAX_EXPORT_BYTES} byte limit for an export")
-        raw = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ExportError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
-        raise ExportError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise ExportError(f"{path}: cannot read: {os_reason(exc)}") from None
+
+
+def _parse(raw: str, source: str, bad: BadLines | None) -> Iterator[ExportPost]:
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError:
         doc = None
     if doc is not None:
-        yield from _from_json(doc, str(path))
+        yield from _from_json(doc, source)
         return
     # Not one JSON document: JSONL, one post (or page) per line.
     for n, line in enumerate(raw.splitlines(), 1):
@@ -259,26 +263,45 @@ def _read_file(path: Path) -> Iterator[ExportPost]:
             continue
         try:
             item = json.loads(line)
+            posts = list(_from_json(item, f"{source}:{n}"))
         except json.JSONDecodeError as exc:
-            raise ExportError(f"{path}:{n}: not JSON or JSONL: {exc.msg}") from None
-        yield from _from_json(item, f"{path}:{n}")
+            if bad is None:
+                raise ExportError(f"{source}:{n}: not JSON or JSONL: {exc.msg}") from None
+            bad.add(source, n, f"not JSON ({exc.msg})")
+            continue
+        except ExportError as exc:
+            if bad is None:
+                raise
+            bad.add(source, n, str(exc).removeprefix(f"{source}:{n}: "))
+            continue
+        yield from posts
 
 
-def read_export(path: str | Path) -> list[ExportPost]:
-    """All posts in an export file or directory (*.json, *.jsonl), de-duplicated, in file order."""
-    p = Path(path)
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix in (".json", ".jsonl") and f.is_file())
-        if not files:
-            raise ExportError(f"{p}: no .json or .jsonl files in this directory")
-    elif p.exists():
-        files = [p]
+def read_export(path: str | Path, bad: BadLines | None = None) -> list[ExportPost]:
+    """All posts in an export file or directory (*.json, *.jsonl), or stdin for `-`, de-duplicated.
+
+    A bad JSONL line raises ExportError, or, when `bad` is given, is recorded there and skipped.
+    """
+    if str(path) == "-":
+        try:
+            sources = [("stdin", read_text("-"))]
+        except InputError as exc:
+            raise ExportError(str(exc)) from None
     else:
-        raise ExportError(f"{p}: no such file or directory")
+        p = Path(path)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix in (".json", ".jsonl") and f.is_file())
+            if not files:
+                raise ExportError(f"{p}: no .json or .jsonl files in this directory")
+        elif p.exists():
+            files = [p]
+        else:
+            raise ExportError(f"{p}: no such file or directory")
+        sources = [(str(f), _read_file(f)) for f in files]
     seen: set[tuple[str, str]] = set()
     posts: list[ExportPost] = []
-    for f in files:
-        for post in _read_file(f):
+    for source, raw in sources:
+        for post in _parse(raw, source, bad):
             if (post.platform, post.id) not in seen:
                 seen.add((post.platform, post.id))
                 posts.append(post)

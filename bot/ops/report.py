@@ -68,6 +68,15 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
+def describe_since(text: str) -> str:
+    """`--since` in words: `7d` -> "the last 7 days", `1h` -> "the last hour", a date -> "since 2024-05-01"."""
+    m = _SINCE.match(text or "")
+    if m:
+        n, unit = int(m[1]), _UNITS[m[2].lower()]
+        return f"the last {unit[:-1]}" if n == 1 else f"the last {n} {unit}"
+    return f"since {text.strip()}"
+
+
 def _cell(value: object) -> str:
     """A markdown table cell: one line, pipes escaped."""
     text = "-" if value is None or value == "" else str(value)

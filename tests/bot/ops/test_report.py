@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_report_command_prints_digest_without_secrets(store, tmp_path, capsys, n
     cfg = _config(tmp_path, store.path)
     assert cli(["report", "-c", str(cfg), "--since", "1d"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("# farmhand digest: last 1d\n")
+    assert out.startswith("# farmhand digest: the last day\n")
     assert "auto-reply threshold 0.50" in out and "[discourse 101]" in out and "[discourse 103]" in out
 
 
@@ -167,3 +168,37 @@ def test_purge_without_state_is_an_error(tmp_path, capsys, no_secrets):
     assert cli(["purge", "-c", str(cfg), "--user", "alice"]) == 2
     assert "no state file yet" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("7d", "the last 7 days"),
+        ("12h", "the last 12 hours"),
+        ("1h", "the last hour"),
+        ("90m", "the last 90 minutes"),
+        ("2w", "the last 2 weeks"),
+        ("2024-05-01", "since 2024-05-01"),
+    ],
+)
+def test_since_in_words(text, words):
+    from bot.ops.report import describe_since
+
+    assert describe_since(text) == words
+
+
+def test_report_json_and_range_in_words(store, tmp_path, capsys, no_secrets):
+    cfg = _config(tmp_path, store.path)
+    assert cli(["report", "-c", str(cfg), "--since", "12h", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["range"] == "the last 12 hours" and doc["threshold"] == 0.5
+    assert datetime.fromisoformat(doc["to"]) - datetime.fromisoformat(doc["from"]) == timedelta(hours=12)
+    assert cli(["report", "-c", str(cfg), "--since", "2000-01-01", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    ids = [d["item_id"] for d in doc["decisions"]]
+    assert "101" in ids and "103" in ids
+    first = doc["decisions"][0]
+    assert {"at", "platform", "action", "entry", "score", "reason", "verdict"} <= set(first)
+    datetime.fromisoformat(first["at"])
+    assert cli(["report", "-c", str(cfg), "--since", "2000-01-01"]) == 0
+    assert capsys.readouterr().out.startswith("# farmhand digest: since 2000-01-01\n")
