@@ -306,22 +306,37 @@ def _anchored_scan(tool: str, live: frozenset[int], text: str, start: int, sourc
         lineno += text.count("\n", counted, line_start)
         counted = line_start
         line = text[line_start:line_end]
-        retired = False
-        for i in sorted(live_set):
-            sig = table.sigs[i]
-            if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
-                continue
-            counts[i] += 1
-            hits.append(Hit(sig, source, lineno, line))
-            if counts[i] >= _MAX_HITS_PER_SIGNAL:
-                live_set.discard(i)
-                retired = True
-        if retired and live_set:
+        if _check_line(table, sorted(live_set), line, lineno, source, counts, live_set, hits) and live_set:
             pattern = _combined(key, frozenset(live_set))
         pos = line_end + 1
         if pos > len(text):
             break
     return hits
+
+
+def _check_line(
+    table: _LineTable,
+    candidates: list[int],
+    line: str,
+    lineno: int,
+    source: str,
+    counts: dict[int, int],
+    live: set[int],
+    hits: list[Hit],
+) -> bool:
+    """Try the candidate signatures (file order) on one line; record hits, retire those that
+    reached their cap from `live`. True when one retired (the caller's search then narrows)."""
+    retired = False
+    for i in candidates:
+        sig = table.sigs[i]
+        if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
+            continue
+        counts[i] += 1
+        hits.append(Hit(sig, source, lineno, line))
+        if counts[i] >= _MAX_HITS_PER_SIGNAL:
+            live.discard(i)
+            retired = True
+    return retired
 
 
 def _needle_scan(table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str) -> list[Hit]:
@@ -355,17 +370,7 @@ def _needle_scan(table: _LineTable, live_at_start: frozenset[int], text: str, st
         for n in find_all(low_line):
             woken.update(table.wakes[n])
         line = text[line_start:window_end]
-        retired = False
-        for i in sorted(woken & live):
-            sig = table.sigs[i]
-            if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
-                continue
-            counts[i] += 1
-            hits.append(Hit(sig, source, lineno, line))
-            if counts[i] >= _MAX_HITS_PER_SIGNAL:
-                live.discard(i)
-                retired = True
-        if retired:
+        if _check_line(table, sorted(woken & live), line, lineno, source, counts, live, hits):
             if not live:
                 break
             needles = frozenset(n for i in live for n in table.sigs[i].needs)
