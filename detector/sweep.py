@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -97,16 +97,30 @@ _COLUMNS = {
     "systemfamily": "system.family",
     "smbiosbiosversion": "bios.version",
 }
-_TABLE_CANDIDATE = re.compile(r"(?im)^[^\n]*\b(?:manufacturer|hardware_vendor|sys_vendor|vendor)\b[^\n]*$")
+# A header names a maker column; found by its word (a scan in C), then read as its whole line.
+_TABLE_WORD = re.compile(r"(?i)\b(?:manufacturer|hardware_vendor|sys_vendor|vendor)\b")
+_TABLE_HEADER_MAX = 400  # a column header is a short line
+
+
+def _header_lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of the short lines holding a maker column's name, at most 40, in order."""
+    found, pos = 0, 0
+    while found < 40 and (m := _TABLE_WORD.search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        if end < 0:
+            end = len(text)
+        pos = end + 1
+        if end - start <= _TABLE_HEADER_MAX:
+            found += 1
+            yield start, end
 _CELL_SPLIT = re.compile(r"\S+(?: \S+)*")
 
 
 def _table_facts(text: str) -> list[Fact]:
     out: list[Fact] = []
-    for n, m in enumerate(_TABLE_CANDIDATE.finditer(text)):
-        if n >= 40:
-            break
-        header = m.group(0)
+    for h_start, h_end in _header_lines(text):
+        header = text[h_start:h_end]
         piped = "|" in header
         if piped:
             names = [c.strip().lower() for c in header.strip().strip("|").split("|")]
@@ -120,7 +134,7 @@ def _table_facts(text: str) -> list[Fact]:
             nm in _COLUMNS and _COLUMNS[nm] == "system.manufacturer" for nm in names
         ):
             continue
-        rest = text[m.end() + 1 :]
+        rest = text[h_end + 1 :]
         row_line = None
         for k, cand in enumerate(rest.split("\n", 4)[:4]):
             if cand.strip() and not set(cand.strip()) <= set("-+|= "):
@@ -129,7 +143,7 @@ def _table_facts(text: str) -> list[Fact]:
         if row_line is None:
             continue
         k, row = row_line
-        line = text.count("\n", 0, m.start()) + 2 + k
+        line = text.count("\n", 0, h_start) + 2 + k
         if piped:
             cells = [c.strip() for c in row.strip().strip("|").split("|")]
         else:
