@@ -195,11 +195,21 @@ def _build_line_table(tool: str) -> _LineTable:
         sigs = tuple(s for s in signatures() if "line" in s.keys and ("*" in s.tools or s.anywhere))
     else:
         sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools and not s.anywhere)
-    needles = {n for s in sigs for n in s.needs}
-    wakes = {
-        n: tuple(i for i, s in enumerate(sigs) if any(_may_hide(n, m) for m in s.needs)) for n in needles
-    }
-    return _LineTable(sigs, wakes)
+    return _LineTable(sigs, _Wakes(sigs))
+
+
+class _Wakes(dict):
+    """needle -> the signatures it can wake, worked out the first time a search reports that
+    needle: a small paste meets a handful of needles, so start-up pays for none of the rest."""
+
+    def __init__(self, sigs: tuple[Signature, ...]) -> None:
+        super().__init__()
+        self._sigs = sigs
+
+    def __missing__(self, needle: str) -> tuple[int, ...]:
+        woken = tuple(i for i, s in enumerate(self._sigs) if any(_may_hide(needle, m) for m in s.needs))
+        self[needle] = woken
+        return woken
 
 
 def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
