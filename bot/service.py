@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.ops.health import Health
-from bot.state import StateError, Store
+from bot.state import StateError, StateLock, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,12 @@ async def run_service(
         kb = default_kb()
     except KnowledgeError as exc:
         raise StartupError(f"knowledge base: {exc}") from None
+    lock = StateLock(cfg.state_path)
     try:
+        lock.acquire()  # one bot per state file: a second one would answer everything twice
         store = Store(cfg.state_path)
     except (StateError, OSError) as exc:
+        lock.release()
         raise StartupError(str(exc).splitlines()[0]) from None
     health = Health()
     running = Running(store=store, health=health)
@@ -153,6 +156,7 @@ async def run_service(
         if runner is not None:
             await runner.cleanup()
         store.close()
+        lock.release()
 
 
 async def _prune_loop(store: Store, days: int, stop: asyncio.Event) -> None:

@@ -16,6 +16,9 @@ the write in flight, never a committed one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -79,6 +82,59 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 
 class StateError(RuntimeError):
     """The state file cannot be used (newer schema, not a database). One line."""
+
+
+class StateLock:
+    """An exclusive advisory lock on `<state_path>.lock`, held by the one running bot.
+
+    Two bots on one state file would both claim nothing twice (SQLite keeps the claim
+    unique) yet race on the forum between "nobody answered" and "posted", and answer
+    topics twice. `flock` is released by the kernel when the process dies, kill -9
+    included, so a crash never leaves a stale lock. The file holds the holder's pid, for
+    the error message; it is never deleted (deleting a lock file races with its takers).
+    """
+
+    def __init__(self, state_path: str | Path) -> None:
+        self.state = Path(state_path)
+        self.path = Path(f"{state_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> StateLock:
+        """Take the lock or raise `StateError` naming the holder's pid (one line)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            who = f"pid {holder}" if holder else "a process whose pid is not written yet"
+            raise StateError(
+                f"{self.state}: the state is in use by another farmhand ({who}); "
+                "stop it, or give this one its own state_path"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Drop the lock (idempotent); the file stays."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+
+def _read_pid(fd: int) -> int | None:
+    # The holder writes its pid right after locking; give it a moment if we raced it.
+    for _ in range(20):
+        raw = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if raw.isdigit():
+            return int(raw)
+        time.sleep(0.01)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
