@@ -80,6 +80,24 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
+def _create_atomically(path: Path) -> None:
+    """Create a migrated, empty database at `path` without ever leaving a partial file there."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        stale.unlink(missing_ok=True)
+    try:
+        Store(tmp, _creating=True).close()  # creates and migrates; a clean close folds the WAL back in
+        with contextlib.suppress(FileExistsError):  # someone else created it meanwhile: theirs wins
+            os.link(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class StateError(RuntimeError):
     """The state file cannot be used (newer schema, not a database). One line."""
 
@@ -169,11 +187,24 @@ class PendingClaim:
 class Store:
     """SQLite-backed state; safe to share between the event loop and worker threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, _creating: bool = False) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        if str(path) != ":memory:" and not _creating:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                _create_atomically(self.path)
+            else:
+                if size == 0:
+                    # Never a first start: a new state file is created whole (below), so an
+                    # empty one was truncated or restored wrong. Starting afresh would forget
+                    # opt-outs and answer old topics again.
+                    raise StateError(
+                        f"{self.path}: the state file is empty (0 bytes); restore it from a backup, "
+                        "or delete it to start afresh (forgetting opt-outs and what was answered)"
+                    )
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, every write is explicit.
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
