@@ -159,15 +159,38 @@ async def run_service(
         lock.release()
 
 
-async def _prune_loop(store: Store, days: int, stop: asyncio.Event) -> None:
+async def _prune_loop(
+    store: Store, days: int, stop: asyncio.Event, *, clock: Callable[[], datetime] | None = None
+) -> None:
     """Keep the audit log within its retention: prune at start, then every few hours."""
     while not stop.is_set():
         try:
-            removed = store.prune_decisions(datetime.now(UTC) - timedelta(days=days))
+            done = store.prune_decisions(timedelta(days=days), now=(clock or _utcnow)())
         except Exception as exc:  # housekeeping must never take the bot down
             log.warning("could not prune the audit log: %s", str(exc).splitlines()[0] if str(exc) else exc)
         else:
-            if removed:
-                log.info("pruned %d audit-log rows older than %d days", removed, days)
+            if done.spared:
+                log.warning(
+                    "retention: the clock is %.1f days past the newest audit-log row; kept %d rows that "
+                    "are within %d days of that row (has the clock jumped?)",
+                    done.clock_ahead_seconds / 86400,
+                    done.spared,
+                    days,
+                )
+            if done.held_back:
+                log.warning(
+                    "retention: %d of %d audit-log rows are older than %d days; removed %d this pass, "
+                    "the rest at the next (a sudden mass expiry usually means the clock jumped)",
+                    done.removed + done.held_back,
+                    done.total,
+                    days,
+                    done.removed,
+                )
+            elif done.removed:
+                log.info("pruned %d audit-log rows older than %d days", done.removed, days)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -173,6 +173,20 @@ class DecisionRecord:
     mode: str
     url: str | None
     posted: bool
+
+
+PRUNE_MIN_BATCH = 100  # below this many rows a pass may delete everything that is due
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one retention pass did: rows removed, rows due but left for the next pass, rows before."""
+
+    removed: int
+    held_back: int
+    total: int
+    clock_ahead_seconds: float  # how far now is past the newest row (0 when not ahead)
+    spared: int = 0  # rows old by the clock, kept because they are within retention of the newest row
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,11 +439,36 @@ class Store:
             ).fetchone()
         return row is not None
 
-    def prune_decisions(self, older_than: datetime) -> int:
-        """Delete audit-log rows older than `older_than` (the retention limit); returns how many."""
-        if older_than.tzinfo is None:
-            older_than = older_than.replace(tzinfo=UTC)
-        return self._write("DELETE FROM decisions WHERE at < ?", (older_than.timestamp(),))
+    def prune_decisions(self, retention: timedelta, *, now: datetime | None = None) -> Pruned:
+        """Delete audit-log rows past `retention`, guarded against a clock that jumped.
+
+        The cutoff is `retention` before the earlier of now and the newest row: a clock set
+        100 days ahead must not make every row look old. And one pass deletes at most half
+        the rows (never fewer than `PRUNE_MIN_BATCH`); the rest waits for the next pass, so
+        a wrong clock cannot empty the log at once and the caller can say so in a log line.
+        """
+        now_ts = (now or datetime.now(UTC)).timestamp()
+        with self._lock:
+            total, newest = self._db.execute("SELECT COUNT(*), MAX(at) FROM decisions").fetchone()
+            total = int(total)
+            ahead = max(0.0, now_ts - float(newest)) if newest is not None else 0.0
+            cutoff = min(now_ts, float(newest) if newest is not None else now_ts) - retention.total_seconds()
+            due = int(self._db.execute("SELECT COUNT(*) FROM decisions WHERE at < ?", (cutoff,)).fetchone()[0])
+            by_now = now_ts - retention.total_seconds()
+            spared = int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM decisions WHERE at >= ? AND at < ?", (cutoff, by_now)
+                ).fetchone()[0]
+            )
+            batch = max(PRUNE_MIN_BATCH, total // 2)
+            removed = self._db.execute(
+                "DELETE FROM decisions WHERE id IN "
+                "(SELECT id FROM decisions WHERE at < ? ORDER BY at, id LIMIT ?)",
+                (cutoff, batch),
+            ).rowcount
+        return Pruned(
+            removed=removed, held_back=due - removed, total=total, clock_ahead_seconds=ahead, spared=spared
+        )
 
     def purge_user(self, user_id: str) -> int:
         """Remove every record about a person (audit rows, opt-outs, who-asked notes); returns the rows removed."""
