@@ -22,14 +22,54 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# Migrations by target version; each runs once, in order, inside one transaction.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
+def audit_url(url: str | None) -> str | None:
+    """The link kept in the audit log: no topic slug, no credentials, no query or fragment.
+
+    A Discourse slug is the topic's title, and a private message's title can hold names
+    and addresses: `https://forum/t/my-name-at-street/42/3` is kept as
+    `https://forum/t/42/3`, which Discourse redirects to the same post.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None  # unparseable: keep no link rather than an odd string
+    if ":" in host:
+        host = f"[{host}]"
+    path = parts.path
+    head, sep, tail = path.rpartition("/t/")
+    if sep:
+        segs = [x for x in tail.split("/") if x]
+        if len(segs) >= 3 and segs[-1].isdigit() and segs[-2].isdigit():
+            path = f"{head}/t/{segs[-2]}/{segs[-1]}"  # slug/id/post_number
+        elif len(segs) == 2 and segs[-1].isdigit() and not segs[0].isdigit():
+            path = f"{head}/t/{segs[-1]}"  # slug/id
+    netloc = f"{host}{port}"
+    return f"{parts.scheme}://{netloc}{path}" if parts.scheme and netloc else path
+
+
+def _strip_slugs(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT id, url FROM decisions WHERE url IS NOT NULL").fetchall()
+    for row_id, url in rows:
+        clean = audit_url(url)
+        if clean != url:
+            db.execute("UPDATE decisions SET url = ? WHERE id = ?", (clean, row_id))
+
+
+# Migrations by target version; each runs once, in order, inside one transaction. A step is
+# SQL, or a function of the connection for what SQL cannot say.
+_MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
     1: (
         """CREATE TABLE cursors (
             name TEXT PRIMARY KEY,
@@ -77,6 +117,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (platform, user_id)
         )""",
     ),
+    2: (_strip_slugs,),  # audit links lose the topic slug (a title, maybe private)
 }
 
 
@@ -241,7 +282,10 @@ class Store:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     for stmt in _MIGRATIONS[target]:
-                        self._db.execute(stmt)
+                        if callable(stmt):
+                            stmt(self._db)
+                        else:
+                            self._db.execute(stmt)
                     self._db.execute(f"PRAGMA user_version = {int(target)}")
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -384,7 +428,7 @@ class Store:
                 reason.splitlines()[0][:500] if reason else "",
                 verdict,
                 mode,
-                url,
+                audit_url(url),
                 int(bool(posted)),
             ),
         )
