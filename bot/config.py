@@ -54,6 +54,9 @@ class DiscordConfig:
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    read_timeout: float = 10.0  # seconds to receive a request's headers, and again its body
+    max_connections: int = 256  # open connections; past it the oldest is closed
+    max_body_bytes: int = 1024 * 1024  # a post_created webhook is a few KB to ~200 KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +238,22 @@ def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
     )
 
 
+_HTTP_KEYS = {"listen", "read_timeout", "max_connections", "max_body_bytes"}
+
+
 def _http(sec: Any, source: str) -> HttpConfig:
     if not isinstance(sec, dict):
         raise ConfigError(f"{source}: http must be a mapping")
-    _no_unknown(sec, {"listen"}, source, "http.")
+    _no_unknown(sec, _HTTP_KEYS, source, "http.")
     listen = str(sec.get("listen", "127.0.0.1:8080"))
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{source}: http.listen must look like HOST:PORT, not {listen!r}")
-    return HttpConfig(host=host.strip("[]") or "127.0.0.1", port=int(port))
+    read_timeout = _number(sec.get("read_timeout", 10.0), source, "http.read_timeout", 0.1)
+    return HttpConfig(
+        host=host.strip("[]") or "127.0.0.1",
+        port=int(port),
+        read_timeout=read_timeout,
+        max_connections=_int(sec.get("max_connections", 256), source, "http.max_connections", 8),
+        max_body_bytes=_int(sec.get("max_body_bytes", 1024 * 1024), source, "http.max_body_bytes", 1024),
+    )

@@ -44,7 +44,9 @@ def write_config(tmp_path: Path, url: str, *, extra: str = "", state: Path | Non
     return cfg
 
 
-def start(cfg: Path, key: str | None, *args: str, env_over: dict[str, str] | None = None) -> subprocess.Popen:
+def start(
+    cfg: Path, key: str | None, *args: str, env_over: dict[str, str] | None = None, preexec=None
+) -> subprocess.Popen:
     """`python -m bot.cli [args] run -c CFG` with only the secrets given here."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARMHAND_")}
     if key is not None:
@@ -57,6 +59,7 @@ def start(cfg: Path, key: str | None, *args: str, env_over: dict[str, str] | Non
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec,  # only resource limits, set before exec
     )
 
 
