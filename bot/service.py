@@ -97,7 +97,10 @@ async def run_service(
                     log.warning(
                         "FARMHAND_DISCOURSE_WEBHOOK_SECRET is set but there is no http section: webhooks are off"
                     )
-                routes.append(adapter.webhook_route(cfg.discourse.webhook_secret))
+                from bot.ops.webhook_guard import guard_webhook
+
+                secret = cfg.discourse.webhook_secret
+                routes.append(guard_webhook(adapter.webhook_route(secret), secret))
             jobs.append(("discourse", adapter.run(stop)))
         if cfg.http is not None:
             from bot.web import HttpListenError, bound_port, start_http

@@ -49,11 +49,12 @@ async def _metrics(_request: web.Request) -> web.Response:
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
-class _Throttle:
+class LogThrottle:
     """At most one log line per `every` seconds for one kind of nuisance; counts the rest."""
 
-    def __init__(self, every: float = 60.0) -> None:
+    def __init__(self, every: float = 60.0, logger: logging.Logger | None = None) -> None:
         self.every = every
+        self.log = logger or log
         self._last = float("-inf")
         self.suppressed = 0
 
@@ -64,12 +65,12 @@ class _Throttle:
             return
         more = f" ({self.suppressed} more like it since the last line)" if self.suppressed else ""
         self._last, self.suppressed = now, 0
-        log.warning(msg + more, *args)
+        self.log.warning(msg + more, *args)
 
 
 def _body_guard(read_timeout: float, max_body: int) -> Callable[..., Awaitable[web.StreamResponse]]:
-    slow = _Throttle()
-    big = _Throttle()
+    slow = LogThrottle()
+    big = LogThrottle()
 
     @web.middleware
     async def guard(
@@ -174,7 +175,7 @@ def _bound_connections(runner: web.AppRunner, limit: int) -> None:
     server = runner.server
     assert server is not None  # set by runner.setup()
     register = server.connection_made
-    full = _Throttle()
+    full = LogThrottle()
 
     def connection_made(handler: web.RequestHandler, transport: asyncio.Transport) -> None:
         register(handler, transport)

@@ -45,7 +45,9 @@ def test_one_pass_never_deletes_more_than_half_of_a_large_log(tmp_path):
     total = 4 * PRUNE_MIN_BATCH
     for i in range(total):
         store.record_decision(item_id=str(i), **ROW)
-    store._db.execute("UPDATE decisions SET at = at - 100 * 86400 WHERE CAST(item_id AS INTEGER) < ?", (total - 1,))
+    store._db.execute(
+        "UPDATE decisions SET at = at - 100 * 86400 WHERE CAST(item_id AS INTEGER) < ?", (total - 1,)
+    )
     first = store.prune_decisions(timedelta(days=30))
     assert first.removed == total // 2 and first.held_back == total // 2 - 1
     passes = 1

@@ -57,7 +57,10 @@ def test_half_sent_requests_do_not_take_healthz_or_the_bot_down(forum, tmp_path)
     extra = f"http:\n  listen: 127.0.0.1:{port}\n  read_timeout: 1\n  max_connections: 64\n  max_body_bytes: 65536\n"
     cfg = write_config(tmp_path, forum.url, extra=extra)
     proc = start(
-        cfg, forum.api_key, env_over={"FARMHAND_DISCOURSE_WEBHOOK_SECRET": "webhook-secret-1"}, preexec=_limit_fds
+        cfg,
+        forum.api_key,
+        env_over={"FARMHAND_DISCOURSE_WEBHOOK_SECRET": "webhook-secret-1"},
+        preexec=_limit_fds,
     )
     socks: list[socket.socket] = []
     try:
