@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -166,7 +167,62 @@ def _secret(env: Mapping[str, str], name: str, source: str, section: str) -> str
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"{source}: the {section} section needs the environment variable {name}")
+    _check_secret_chars(value, name, source)
     return value
+
+
+def _check_secret_chars(value: str, name: str, source: str, *, header: bool = True) -> None:
+    # A key goes into an HTTP header (Api-Key, Authorization), which takes printable ASCII
+    # only: a pasted "smart" character or a newline from `echo` into the env file would
+    # otherwise be a traceback at the first request. The value itself is never printed.
+    # (The webhook secret only keys an HMAC: there, only control characters are wrong.)
+    if header:
+        bad = next((c for c in value if not " " < c < "\x7f"), None)
+    else:
+        bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        what = (
+            "a newline or another control character"
+            if ord(bad) < 32 or ord(bad) == 127
+            else ("a space" if bad == " " else "a non-ASCII character")
+        )
+        rule = "printable ASCII only" if header else "without control characters"
+        raise ConfigError(f"{source}: {name} contains {what}; it must be {rule} (copy it again)")
+
+
+def _webhook_secret(env: Mapping[str, str], source: str) -> str | None:
+    value = env.get(ENV_DISCOURSE_WEBHOOK, "").strip()
+    if value:
+        _check_secret_chars(value, ENV_DISCOURSE_WEBHOOK, source, header=False)
+    return value or None
+
+
+def _web_url(value: Any, source: str, key: str) -> str:
+    """An http(s) URL without user:password@ (credentials would end up in logs and errors)."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: {key} must be an http(s) URL, not {_shown(value)}")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        raise ConfigError(f"{source}: {key} is not a valid URL: {_shown(value)}") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ConfigError(
+            f"{source}: {key} must not contain a user name or password (user:password@...); "
+            "remove them: the API key or token authenticates"
+        )
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A config value fit for an error message: anything before an '@' in a URL is hidden."""
+    text = repr(value)
+    if isinstance(value, str) and "@" in value:
+        scheme, sep, rest = value.partition("://")
+        text = repr(
+            f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if sep else "***@" + value.rpartition("@")[2]
+        )
+    return text[:200]
 
 
 def _int(value: Any, source: str, key: str, minimum: int = 0) -> int:
@@ -199,9 +255,7 @@ def _discourse(sec: Any, source: str, env: Mapping[str, str]) -> DiscourseConfig
     if not isinstance(sec, dict):
         raise ConfigError(f"{source}: discourse must be a mapping")
     _no_unknown(sec, _DISCOURSE_KEYS, source, "discourse.")
-    url = sec.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{source}: discourse.url must be an http(s) URL, not {url!r}")
+    url = _web_url(sec.get("url"), source, "discourse.url")
     user = sec.get("api_username")
     if not isinstance(user, str) or not user.strip():
         raise ConfigError(f"{source}: discourse.api_username is required (the bot's own account)")
@@ -209,7 +263,7 @@ def _discourse(sec: Any, source: str, env: Mapping[str, str]) -> DiscourseConfig
         url=url.rstrip("/"),
         api_username=user.strip(),
         api_key=_secret(env, ENV_DISCOURSE_KEY, source, "discourse"),
-        webhook_secret=env.get(ENV_DISCOURSE_WEBHOOK, "").strip() or None,
+        webhook_secret=_webhook_secret(env, source),
         poll_seconds=_number(sec.get("poll_seconds", 30), source, "discourse.poll_seconds", 0.05),
         categories=_ids(sec.get("categories"), source, "discourse.categories"),
         answer_staff=_bool(sec.get("answer_staff", False), source, "discourse.answer_staff"),
@@ -221,9 +275,7 @@ def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
     if not isinstance(sec, dict):
         raise ConfigError(f"{source}: discord must be a mapping")
     _no_unknown(sec, _DISCORD_KEYS, source, "discord.")
-    api_base = sec.get("api_base", DEFAULT_DISCORD_API)
-    if not isinstance(api_base, str) or not api_base.startswith(("http://", "https://")):
-        raise ConfigError(f"{source}: discord.api_base must be an http(s) URL, not {api_base!r}")
+    api_base = _web_url(sec.get("api_base", DEFAULT_DISCORD_API), source, "discord.api_base")
     return DiscordConfig(
         token=_secret(env, ENV_DISCORD_TOKEN, source, "discord"),
         watch_channels=_ids(sec.get("watch_channels"), source, "discord.watch_channels"),
