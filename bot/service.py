@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 6 * 3600.0
+STALE_MIN_SECONDS = 10.0
 
 
 class StartupError(RuntimeError):
@@ -64,7 +65,14 @@ async def run_service(
     except (StateError, OSError) as exc:
         lock.release()
         raise StartupError(str(exc).splitlines()[0]) from None
+    try:
+        store.check_writable()  # a read-only or full disk fails now, not at the first post
+    except StateError as exc:
+        store.close()
+        lock.release()
+        raise StartupError(str(exc).splitlines()[0]) from None
     health = Health()
+    store.on_write = health.state_write
     running = Running(store=store, health=health)
 
     def engine_for(answer_staff: bool) -> Engine:
@@ -92,6 +100,10 @@ async def run_service(
             except ForumStartupError as exc:
                 raise StartupError(str(exc)) from None
             running.discourse = adapter
+            # A few poll periods (each may take its request timeout) without a successful poll.
+            health.set_stale_after(
+                "discourse", max(STALE_MIN_SECONDS, 3 * cfg.discourse.poll_seconds + 2 * cfg.discourse.request_timeout)
+            )
             if cfg.discourse.webhook_secret:
                 if cfg.http is None:
                     log.warning(

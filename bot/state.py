@@ -245,6 +245,8 @@ class Store:
     def __init__(self, path: str | Path, *, _creating: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        # Told about every write (ok, one-line error): the service points it at its Health.
+        self.on_write: Callable[[bool, str], None] | None = None
         if str(path) != ":memory:" and not _creating:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -305,8 +307,29 @@ class Store:
 
     def _write(self, sql: str, params: tuple[object, ...] = ()) -> int:
         with self._lock:
-            cur = self._db.execute(sql, params)  # autocommit: durable when this returns
-            return cur.rowcount
+            try:
+                cur = self._db.execute(sql, params)  # autocommit: durable when this returns
+            except sqlite3.Error as exc:
+                self._report_write(False, exc)
+                raise
+        self._report_write(True, None)
+        return cur.rowcount
+
+    def _report_write(self, ok: bool, exc: BaseException | None) -> None:
+        if self.on_write is not None:
+            self.on_write(ok, "" if exc is None else f"{type(exc).__name__}: {exc}")
+
+    def check_writable(self) -> None:
+        """Write and delete a marker, so a read-only or full state fails at start, not at the first post."""
+        try:
+            self._write(
+                "INSERT INTO kv (key, value) VALUES ('startup-check', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(time.time()),),
+            )
+            self._write("DELETE FROM kv WHERE key = 'startup-check'")
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: the state file cannot be written: {exc}") from None
 
     # -- claims ---------------------------------------------------------------------------
 

@@ -166,7 +166,7 @@ class DiscourseAdapter:
                 failures += 1
                 kind = "network" if isinstance(exc, ForumUnavailable) else type(exc).__name__.lower()
                 metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
-                self.health.error(PLATFORM, str(exc), disconnected=isinstance(exc, ForumUnavailable))
+                self.health.error(PLATFORM, str(exc), disconnected=isinstance(exc, ForumUnavailable), kind=kind)
                 log.warning("forum poll failed (%s); retrying", exc)
             except Exception as exc:  # a bug must not kill the poller; it is logged with context
                 failures += 1
@@ -329,11 +329,12 @@ class DiscourseAdapter:
             # Unknown outcome (timeout, 5xx, connection lost): keep the claim, so the retry
             # looks for the reply before posting again.
             metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="post_failed").inc()
-            self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}")
+            self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}", kind="reply")
             log.warning("post %s: reply failed (%s); will check and retry", post_id, exc)
             return False
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
+        self.health.success(PLATFORM, "reply")
         self._record(event, decision, posted=True)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
