@@ -290,7 +290,7 @@ class DiscourseAdapter:
         if self.store.claim_state(PLATFORM, key) == "posted":
             self._remember(post_id)
             return True
-        decision = self.engine.decide(event)
+        decision = await self.engine.decide_async(event)
         if not decision.posts or self.shadow:
             self._record(event, decision, posted=False)
             await self._report(event, decision, posted=False, reply_id=None, source=source)
