@@ -308,13 +308,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logsetup import setup_logging
 
     setup_logging(args.log_level, args.log_format)
-    module = importlib.import_module(f"bot.commands.{_COMMANDS[args.cmd]}")
     try:
+        module = importlib.import_module(f"bot.commands.{_COMMANDS[args.cmd]}")
         return int(module.main(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: through the logging setup (masked, JSON if asked), exit 1
+        import logging
+
+        logging.getLogger("farmhand").critical(
+            "farmhand %s failed: %s", " ".join(args.cmd), type(exc).__name__, exc_info=True
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -70,6 +71,9 @@ class DiscordConfig:
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    read_timeout: float = 10.0  # seconds to receive a request's headers, and again its body
+    max_connections: int = 256  # open connections; past it the oldest is closed
+    max_body_bytes: int = 1024 * 1024  # a post_created webhook is a few KB to ~200 KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +278,67 @@ def _secret(env: Mapping[str, str], name: str, pr: _Problems, section: str) -> s
     value = env.get(name, "").strip()
     if not value:
         pr.add(section, f"the {section} section needs the environment variable {name}")
+        return value
+    _check_secret_chars(value, name, pr)
     return value
+
+
+def _check_secret_chars(value: str, name: str, pr: _Problems, *, header: bool = True) -> None:
+    # A key goes into an HTTP header (Api-Key, Authorization), which takes printable ASCII
+    # only: a pasted "smart" character or a newline from `echo` into the env file would
+    # otherwise be a traceback at the first request. The value itself is never printed.
+    # (The webhook secret only keys an HMAC: there, only control characters are wrong.)
+    if header:
+        bad = next((c for c in value if not " " < c < "\x7f"), None)
+    else:
+        bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        what = (
+            "a newline or another control character"
+            if ord(bad) < 32 or ord(bad) == 127
+            else ("a space" if bad == " " else "a non-ASCII character")
+        )
+        rule = "printable ASCII only" if header else "without control characters"
+        pr.add(name, f"{name} contains {what}; it must be {rule} (copy it again)")
+
+
+def _webhook_secret(env: Mapping[str, str], pr: _Problems) -> str | None:
+    value = env.get(ENV_DISCOURSE_WEBHOOK, "").strip()
+    if value:
+        _check_secret_chars(value, ENV_DISCOURSE_WEBHOOK, pr, header=False)
+    return value or None
+
+
+def _web_url(value: Any, pr: _Problems, key: str, default: str = "") -> str:
+    """An http(s) URL without user:password@ (credentials would end up in logs and errors)."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        pr.add(key, f"{key} must be an http(s) URL, not {_shown(value)}")
+        return default
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        pr.add(key, f"{key} is not a valid URL: {_shown(value)}")
+        return default
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        pr.add(
+            key,
+            f"{key} must not contain a user name or password (user:password@...); "
+            "remove them: the API key or token authenticates",
+        )
+        return default
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A config value fit for an error message: anything before an '@' in a URL is hidden."""
+    text = repr(value)
+    if isinstance(value, str) and "@" in value:
+        scheme, sep, rest = value.partition("://")
+        text = repr(
+            f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if sep else "***@" + value.rpartition("@")[2]
+        )
+    return text[:200]
 
 
 def _int(value: Any, pr: _Problems, key: str, minimum: int = 0) -> int:
@@ -312,10 +376,7 @@ def _discourse(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscourseConf
         pr.add("discourse", "discourse must be a mapping")
         return None
     _no_unknown(sec, _DISCOURSE_KEYS, pr, "discourse.")
-    url = sec.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        pr.add("discourse.url", f"discourse.url must be an http(s) URL, not {url!r}")
-        url = ""
+    url = _web_url(sec.get("url"), pr, "discourse.url")
     user = sec.get("api_username")
     if not isinstance(user, str) or not user.strip():
         pr.add("discourse.api_username", "discourse.api_username is required (the bot's own account)")
@@ -324,7 +385,7 @@ def _discourse(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscourseConf
         url=url.rstrip("/"),
         api_username=user.strip(),
         api_key=_secret(env, ENV_DISCOURSE_KEY, pr, "discourse"),
-        webhook_secret=env.get(ENV_DISCOURSE_WEBHOOK, "").strip() or None,
+        webhook_secret=_webhook_secret(env, pr),
         poll_seconds=_number(sec.get("poll_seconds", 30), pr, "discourse.poll_seconds", 0.05),
         categories=_ids(sec.get("categories"), pr, "discourse.categories"),
         answer_staff=_bool(sec.get("answer_staff", False), pr, "discourse.answer_staff"),
@@ -337,10 +398,7 @@ def _discord(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscordConfig |
         pr.add("discord", "discord must be a mapping")
         return None
     _no_unknown(sec, _DISCORD_KEYS, pr, "discord.")
-    api_base = sec.get("api_base", DEFAULT_DISCORD_API)
-    if not isinstance(api_base, str) or not api_base.startswith(("http://", "https://")):
-        pr.add("discord.api_base", f"discord.api_base must be an http(s) URL, not {api_base!r}")
-        api_base = DEFAULT_DISCORD_API
+    api_base = _web_url(sec.get("api_base", DEFAULT_DISCORD_API), pr, "discord.api_base", DEFAULT_DISCORD_API)
     return DiscordConfig(
         token=_secret(env, ENV_DISCORD_TOKEN, pr, "discord"),
         watch_channels=_ids(sec.get("watch_channels"), pr, "discord.watch_channels"),
@@ -357,14 +415,24 @@ def _discord(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscordConfig |
     )
 
 
+_HTTP_KEYS = {"listen", "read_timeout", "max_connections", "max_body_bytes"}
+
+
 def _http(sec: Any, pr: _Problems) -> HttpConfig | None:
     if not isinstance(sec, dict):
         pr.add("http", "http must be a mapping")
         return None
-    _no_unknown(sec, {"listen"}, pr, "http.")
+    _no_unknown(sec, _HTTP_KEYS, pr, "http.")
     listen = str(sec.get("listen", "127.0.0.1:8080"))
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         pr.add("http.listen", f"http.listen must look like HOST:PORT, not {listen!r}")
         return None
-    return HttpConfig(host=host.strip("[]") or "127.0.0.1", port=int(port))
+    read_timeout = _number(sec.get("read_timeout", 10.0), pr, "http.read_timeout", 0.1)
+    return HttpConfig(
+        host=host.strip("[]") or "127.0.0.1",
+        port=int(port),
+        read_timeout=read_timeout,
+        max_connections=_int(sec.get("max_connections", 256), pr, "http.max_connections", 8),
+        max_body_bytes=_int(sec.get("max_body_bytes", 1024 * 1024), pr, "http.max_body_bytes", 1024),
+    )

@@ -11,8 +11,10 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
 
 from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK
 
@@ -98,3 +100,38 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     # Library chatter (discord.py gateway, urllib3 retries) is noise at INFO.
     for noisy in ("discord", "urllib3", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Whatever escapes every handler goes through the same formatter and masker: JSON when
+    # asked, secrets replaced, never a raw traceback printed by the interpreter.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_thread
+    sys.unraisablehook = _log_unraisable
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("farmhand").critical(
+        "uncaught error: %s", exc_type.__name__, exc_info=(exc_type, exc, tb)
+    )
+
+
+def _log_uncaught_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("farmhand").critical(
+        "uncaught error in thread %s: %s",
+        name,
+        args.exc_type.__name__,
+        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+    )
+
+
+def _log_unraisable(args: object) -> None:
+    exc = getattr(args, "exc_value", None)
+    logging.getLogger("farmhand").error(
+        "unraisable error: %s",
+        type(exc).__name__ if exc is not None else "?",
+        exc_info=(type(exc), exc, getattr(args, "exc_traceback", None)) if exc is not None else None,
+    )

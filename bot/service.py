@@ -17,12 +17,13 @@ from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.ops.health import Health
-from bot.state import StateError, Store
+from bot.state import StateError, StateLock, Store
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 6 * 3600.0
+STALE_MIN_SECONDS = 10.0
 
 
 class StartupError(RuntimeError):
@@ -57,15 +58,26 @@ async def run_service(
         kb = default_kb()
     except KnowledgeError as exc:
         raise StartupError(f"knowledge base: {exc}") from None
+    lock = StateLock(cfg.state_path)
     try:
+        lock.acquire()  # one bot per state file: a second one would answer everything twice
         store = Store(cfg.state_path)
     except StateError as exc:
+        lock.release()
         raise StartupError(str(exc).splitlines()[0]) from None
     except OSError as exc:
         from bot.inputs import os_reason
 
+        lock.release()
         raise StartupError(f"state_path {cfg.state_path}: {os_reason(exc)}") from None
+    try:
+        store.check_writable()  # a read-only or full disk fails now, not at the first post
+    except StateError as exc:
+        store.close()
+        lock.release()
+        raise StartupError(str(exc).splitlines()[0]) from None
     health = Health()
+    store.on_write = health.state_write
     running = Running(store=store, health=health)
 
     def engine_for(answer_staff: bool) -> Engine:
@@ -93,12 +105,19 @@ async def run_service(
             except ForumStartupError as exc:
                 raise StartupError(str(exc)) from None
             running.discourse = adapter
+            # A few poll periods (each may take its request timeout) without a successful poll.
+            health.set_stale_after(
+                "discourse", max(STALE_MIN_SECONDS, 3 * cfg.discourse.poll_seconds + 2 * cfg.discourse.request_timeout)
+            )
             if cfg.discourse.webhook_secret:
                 if cfg.http is None:
                     log.warning(
                         "FARMHAND_DISCOURSE_WEBHOOK_SECRET is set but there is no http section: webhooks are off"
                     )
-                routes.append(adapter.webhook_route(cfg.discourse.webhook_secret))
+                from bot.ops.webhook_guard import guard_webhook
+
+                secret = cfg.discourse.webhook_secret
+                routes.append(guard_webhook(adapter.webhook_route(secret), secret))
             jobs.append(("discourse", _forum_job(adapter, stop, ForumStartupError)))
         if cfg.http is not None:
             from bot.web import HttpListenError, bound_port, start_http
@@ -157,6 +176,7 @@ async def run_service(
         if runner is not None:
             await runner.cleanup()
         store.close()
+        lock.release()
 
 
 async def _forum_job(adapter: Any, stop: asyncio.Event, startup_error: type[Exception]) -> None:
@@ -168,15 +188,38 @@ async def _forum_job(adapter: Any, stop: asyncio.Event, startup_error: type[Exce
         raise StartupError(str(exc)) from None
 
 
-async def _prune_loop(store: Store, days: int, stop: asyncio.Event) -> None:
+async def _prune_loop(
+    store: Store, days: int, stop: asyncio.Event, *, clock: Callable[[], datetime] | None = None
+) -> None:
     """Keep the audit log within its retention: prune at start, then every few hours."""
     while not stop.is_set():
         try:
-            removed = store.prune_decisions(datetime.now(UTC) - timedelta(days=days))
+            done = store.prune_decisions(timedelta(days=days), now=(clock or _utcnow)())
         except Exception as exc:  # housekeeping must never take the bot down
             log.warning("could not prune the audit log: %s", str(exc).splitlines()[0] if str(exc) else exc)
         else:
-            if removed:
-                log.info("pruned %d audit-log rows older than %d days", removed, days)
+            if done.spared:
+                log.warning(
+                    "retention: the clock is %.1f days past the newest audit-log row; kept %d rows that "
+                    "are within %d days of that row (has the clock jumped?)",
+                    done.clock_ahead_seconds / 86400,
+                    done.spared,
+                    days,
+                )
+            if done.held_back:
+                log.warning(
+                    "retention: %d of %d audit-log rows are older than %d days; removed %d this pass, "
+                    "the rest at the next (a sudden mass expiry usually means the clock jumped)",
+                    done.removed + done.held_back,
+                    done.total,
+                    days,
+                    done.removed,
+                )
+            elif done.removed:
+                log.info("pruned %d audit-log rows older than %d days", done.removed, days)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

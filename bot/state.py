@@ -16,17 +16,60 @@ the write in flight, never a committed one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# Migrations by target version; each runs once, in order, inside one transaction.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
+def audit_url(url: str | None) -> str | None:
+    """The link kept in the audit log: no topic slug, no credentials, no query or fragment.
+
+    A Discourse slug is the topic's title, and a private message's title can hold names
+    and addresses: `https://forum/t/my-name-at-street/42/3` is kept as
+    `https://forum/t/42/3`, which Discourse redirects to the same post.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None  # unparseable: keep no link rather than an odd string
+    if ":" in host:
+        host = f"[{host}]"
+    path = parts.path
+    head, sep, tail = path.rpartition("/t/")
+    if sep:
+        segs = [x for x in tail.split("/") if x]
+        if len(segs) >= 3 and segs[-1].isdigit() and segs[-2].isdigit():
+            path = f"{head}/t/{segs[-2]}/{segs[-1]}"  # slug/id/post_number
+        elif len(segs) == 2 and segs[-1].isdigit() and not segs[0].isdigit():
+            path = f"{head}/t/{segs[-1]}"  # slug/id
+    netloc = f"{host}{port}"
+    return f"{parts.scheme}://{netloc}{path}" if parts.scheme and netloc else path
+
+
+def _strip_slugs(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT id, url FROM decisions WHERE url IS NOT NULL").fetchall()
+    for row_id, url in rows:
+        clean = audit_url(url)
+        if clean != url:
+            db.execute("UPDATE decisions SET url = ? WHERE id = ?", (clean, row_id))
+
+
+# Migrations by target version; each runs once, in order, inside one transaction. A step is
+# SQL, or a function of the connection for what SQL cannot say.
+_MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] = {
     1: (
         """CREATE TABLE cursors (
             name TEXT PRIMARY KEY,
@@ -74,11 +117,83 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (platform, user_id)
         )""",
     ),
+    2: (_strip_slugs,),  # audit links lose the topic slug (a title, maybe private)
 }
+
+
+def _create_atomically(path: Path) -> None:
+    """Create a migrated, empty database at `path` without ever leaving a partial file there."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        stale.unlink(missing_ok=True)
+    try:
+        Store(tmp, _creating=True).close()  # creates and migrates; a clean close folds the WAL back in
+        with contextlib.suppress(FileExistsError):  # someone else created it meanwhile: theirs wins
+            os.link(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class StateError(RuntimeError):
     """The state file cannot be used (newer schema, not a database). One line."""
+
+
+class StateLock:
+    """An exclusive advisory lock on `<state_path>.lock`, held by the one running bot.
+
+    Two bots on one state file would both claim nothing twice (SQLite keeps the claim
+    unique) yet race on the forum between "nobody answered" and "posted", and answer
+    topics twice. `flock` is released by the kernel when the process dies, kill -9
+    included, so a crash never leaves a stale lock. The file holds the holder's pid, for
+    the error message; it is never deleted (deleting a lock file races with its takers).
+    """
+
+    def __init__(self, state_path: str | Path) -> None:
+        self.state = Path(state_path)
+        self.path = Path(f"{state_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> StateLock:
+        """Take the lock or raise `StateError` naming the holder's pid (one line)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            who = f"pid {holder}" if holder else "a process whose pid is not written yet"
+            raise StateError(
+                f"{self.state}: the state is in use by another farmhand ({who}); "
+                "stop it, or give this one its own state_path"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Drop the lock (idempotent); the file stays."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+
+def _read_pid(fd: int) -> int | None:
+    # The holder writes its pid right after locking; give it a moment if we raced it.
+    for _ in range(20):
+        raw = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if raw.isdigit():
+            return int(raw)
+        time.sleep(0.01)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +216,20 @@ class DecisionRecord:
     posted: bool
 
 
+PRUNE_MIN_BATCH = 100  # below this many rows a pass may delete everything that is due
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one retention pass did: rows removed, rows due but left for the next pass, rows before."""
+
+    removed: int
+    held_back: int
+    total: int
+    clock_ahead_seconds: float  # how far now is past the newest row (0 when not ahead)
+    spared: int = 0  # rows old by the clock, kept because they are within retention of the newest row
+
+
 @dataclass(frozen=True, slots=True)
 class PendingClaim:
     """A claim still in state "claimed": maybe posted, not recorded (see the module docstring)."""
@@ -113,11 +242,26 @@ class PendingClaim:
 class Store:
     """SQLite-backed state; safe to share between the event loop and worker threads."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, _creating: bool = False) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        # Told about every write (ok, one-line error): the service points it at its Health.
+        self.on_write: Callable[[bool, str], None] | None = None
+        if str(path) != ":memory:" and not _creating:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                _create_atomically(self.path)
+            else:
+                if size == 0:
+                    # Never a first start: a new state file is created whole (below), so an
+                    # empty one was truncated or restored wrong. Starting afresh would forget
+                    # opt-outs and answer old topics again.
+                    raise StateError(
+                        f"{self.path}: the state file is empty (0 bytes); restore it from a backup, "
+                        "or delete it to start afresh (forgetting opt-outs and what was answered)"
+                    )
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, every write is explicit.
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
@@ -140,7 +284,10 @@ class Store:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     for stmt in _MIGRATIONS[target]:
-                        self._db.execute(stmt)
+                        if callable(stmt):
+                            stmt(self._db)
+                        else:
+                            self._db.execute(stmt)
                     self._db.execute(f"PRAGMA user_version = {int(target)}")
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -160,8 +307,29 @@ class Store:
 
     def _write(self, sql: str, params: tuple[object, ...] = ()) -> int:
         with self._lock:
-            cur = self._db.execute(sql, params)  # autocommit: durable when this returns
-            return cur.rowcount
+            try:
+                cur = self._db.execute(sql, params)  # autocommit: durable when this returns
+            except sqlite3.Error as exc:
+                self._report_write(False, exc)
+                raise
+        self._report_write(True, None)
+        return cur.rowcount
+
+    def _report_write(self, ok: bool, exc: BaseException | None) -> None:
+        if self.on_write is not None:
+            self.on_write(ok, "" if exc is None else f"{type(exc).__name__}: {exc}")
+
+    def check_writable(self) -> None:
+        """Write and delete a marker, so a read-only or full state fails at start, not at the first post."""
+        try:
+            self._write(
+                "INSERT INTO kv (key, value) VALUES ('startup-check', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(time.time()),),
+            )
+            self._write("DELETE FROM kv WHERE key = 'startup-check'")
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: the state file cannot be written: {exc}") from None
 
     # -- claims ---------------------------------------------------------------------------
 
@@ -283,7 +451,7 @@ class Store:
                 reason.splitlines()[0][:500] if reason else "",
                 verdict,
                 mode,
-                url,
+                audit_url(url),
                 int(bool(posted)),
             ),
         )
@@ -350,11 +518,36 @@ class Store:
             ).fetchone()
         return row is not None
 
-    def prune_decisions(self, older_than: datetime) -> int:
-        """Delete audit-log rows older than `older_than` (the retention limit); returns how many."""
-        if older_than.tzinfo is None:
-            older_than = older_than.replace(tzinfo=UTC)
-        return self._write("DELETE FROM decisions WHERE at < ?", (older_than.timestamp(),))
+    def prune_decisions(self, retention: timedelta, *, now: datetime | None = None) -> Pruned:
+        """Delete audit-log rows past `retention`, guarded against a clock that jumped.
+
+        The cutoff is `retention` before the earlier of now and the newest row: a clock set
+        100 days ahead must not make every row look old. And one pass deletes at most half
+        the rows (never fewer than `PRUNE_MIN_BATCH`); the rest waits for the next pass, so
+        a wrong clock cannot empty the log at once and the caller can say so in a log line.
+        """
+        now_ts = (now or datetime.now(UTC)).timestamp()
+        with self._lock:
+            total, newest = self._db.execute("SELECT COUNT(*), MAX(at) FROM decisions").fetchone()
+            total = int(total)
+            ahead = max(0.0, now_ts - float(newest)) if newest is not None else 0.0
+            cutoff = min(now_ts, float(newest) if newest is not None else now_ts) - retention.total_seconds()
+            due = int(self._db.execute("SELECT COUNT(*) FROM decisions WHERE at < ?", (cutoff,)).fetchone()[0])
+            by_now = now_ts - retention.total_seconds()
+            spared = int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM decisions WHERE at >= ? AND at < ?", (cutoff, by_now)
+                ).fetchone()[0]
+            )
+            batch = max(PRUNE_MIN_BATCH, total // 2)
+            removed = self._db.execute(
+                "DELETE FROM decisions WHERE id IN "
+                "(SELECT id FROM decisions WHERE at < ? ORDER BY at, id LIMIT ?)",
+                (cutoff, batch),
+            ).rowcount
+        return Pruned(
+            removed=removed, held_back=due - removed, total=total, clock_ahead_seconds=ahead, spared=spared
+        )
 
     def purge_user(self, user_id: str) -> int:
         """Remove every record about a person (audit rows, opt-outs, who-asked notes); returns the rows removed."""

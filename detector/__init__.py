@@ -94,10 +94,15 @@ def _utf16_guess(head: bytes) -> str | None:
 def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Bytes of a paste or attachment -> text (UTF-8, UTF-16 with BOM or by shape, else latin-1).
 
-    Raises InputRefused (one-line message) for binary data or data over max_bytes.
+    Raises InputRefused (one-line message) for empty input (nothing but whitespace), binary
+    data or data over max_bytes.
     """
     if len(data) > max_bytes:
         raise InputRefused(f"input is larger than the {_limit_text(max_bytes)} limit")
+    if not data.strip(b" \t\r\n\x0b\x0c\x00") or data in (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"):
+        # A zero-byte file (a failed redirect, an upload cut off) says nothing about a machine:
+        # "empty input", not an "inconclusive" verdict that reads as if we looked and found nothing.
+        raise InputRefused("empty input (nothing to analyse)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")

@@ -19,12 +19,20 @@ never raises. The rules, in the order they apply:
 
 `answer_staff` is a constructor option rather than an event field because it is a
 per-platform setting: the service builds one engine per platform.
+
+Adapters on an event loop call `decide_async`: a small text is decided inline, anything
+with an attachment or a long text runs on a small shared pool of worker threads
+(`ANALYSIS_WORKERS`), so a burst of big pastes neither stalls the loop (and `/healthz`)
+nor runs more than that many analyses at once; the rest wait their turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.core.models import Action, Decision, Event, EventKind
 from bot.core.paste import split_paste
@@ -36,6 +44,20 @@ from knowledge.model import Entry, Match
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DUMP_BYTES = 10 * 1024 * 1024
+ANALYSIS_WORKERS = 2  # analyses at once, across every engine in the process
+INLINE_TEXT_CHARS = 16 * 1024  # below this, with no attachment, deciding takes well under 10 ms
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _analysis_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=ANALYSIS_WORKERS, thread_name_prefix="analysis")
+        return _pool
+
 # An explicit call whose candidate scores below this share of the threshold is not about
 # any entry ("@farmhand thanks!"): it gets help instead of a random answer.
 EXPLICIT_FLOOR_SHARE = 0.3
@@ -67,6 +89,12 @@ class Engine:
     def threshold(self) -> float:
         """The auto-reply score threshold in force."""
         return self.kb.threshold if self.min_score is None else self.min_score
+
+    async def decide_async(self, event: Event) -> Decision:
+        """`decide` for code on an event loop: off the loop when the event is big. Never raises."""
+        if not event.attachments and len(event.text or "") <= INLINE_TEXT_CHARS:
+            return self.decide(event)
+        return await asyncio.get_running_loop().run_in_executor(_analysis_pool(), self.decide, event)
 
     def decide(self, event: Event) -> Decision:
         """The decision for one event, with a one-line reason. Never raises."""
@@ -124,9 +152,17 @@ class Engine:
         """(prose, dump, notes): the question, the paste (text and attachments), and caveats."""
         notes: list[str] = []
         text = event.text or ""
-        if len(text.encode("utf-8", "ignore")) > self.max_dump_bytes:
-            text = text.encode("utf-8", "ignore")[: self.max_dump_bytes].decode("utf-8", "ignore")
-            notes.append(f"text cut to the first {self.max_dump_bytes} bytes")
+        limit = self.max_dump_bytes
+        # Cut by characters first (each is at least one byte), so a 60 MB post is never
+        # encoded whole; then trim the (now small) rest to the byte limit.
+        cut = len(text) > limit
+        if cut:
+            text = text[:limit]
+        if len(text) > limit // 4 and len(encoded := text.encode("utf-8", "ignore")) > limit:
+            text = encoded[:limit].decode("utf-8", "ignore")
+            cut = True
+        if cut:
+            notes.append(f"text cut to the first {limit} bytes")
         paste = split_paste(text, looks_like_dump)
         dumps = [paste.dump] if paste.has_dump else []
         for att in event.attachments:

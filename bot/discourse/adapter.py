@@ -291,8 +291,9 @@ class DiscourseAdapter:
                 self._down(f"forum unreachable: {exc}")
             except ForumError as exc:
                 failures += 1
-                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=type(exc).__name__.lower()).inc()
-                self.health.error(PLATFORM, str(exc))
+                kind = "network" if isinstance(exc, ForumUnavailable) else type(exc).__name__.lower()
+                metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind=kind).inc()
+                self.health.error(PLATFORM, str(exc), disconnected=isinstance(exc, ForumUnavailable), kind=kind)
                 log.warning("forum poll failed (%s); retrying", exc)
             except Exception as exc:  # a bug must not kill the poller; it is logged with context
                 failures += 1
@@ -483,7 +484,7 @@ class DiscourseAdapter:
         if self.store.claim_state(PLATFORM, key) == "posted":
             self._remember(post_id)
             return True
-        decision = self.engine.decide(event)
+        decision = await self.engine.decide_async(event)
         if not decision.posts or self.shadow:
             self._record(event, decision, posted=False)
             await self._report(event, decision, posted=False, reply_id=None, source=source)
@@ -530,7 +531,7 @@ class DiscourseAdapter:
             # Unknown outcome (timeout, 5xx, connection lost): keep the claim, so the retry
             # looks for the reply before posting again.
             metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="post_failed").inc()
-            self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}")
+            self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}", kind="reply")
             log.warning("post %s: reply failed (%s); will check and retry", post_id, exc)
             return False
         if is_enqueued(reply):
@@ -539,6 +540,7 @@ class DiscourseAdapter:
             return True
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
+        self.health.success(PLATFORM, "reply")
         self._record(event, decision, posted=True)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)

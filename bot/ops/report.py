@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.state import audit_url
+
 SILENT = "silent"
 NEAR_MARGIN = 0.10  # "just under the threshold": within this much of it
 MAX_ROWS = 200  # per table; a week on a busy forum stays readable
@@ -86,9 +88,10 @@ def _cell(value: object) -> str:
 def _link(rec: DecisionLike) -> str:
     label = getattr(rec, "title", None) or f"{rec.platform} {rec.item_id}"
     label = _cell(label if len(label) <= 80 else label[:77] + "...").replace("[", "\\[").replace("]", "\\]")
-    if not rec.url:
+    url = audit_url(rec.url)  # never a slug, whatever wrote the row
+    if not url:
         return label
-    url = rec.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("|", "%7C")
+    url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("|", "%7C")
     return f"[{label}]({url})"
 
 

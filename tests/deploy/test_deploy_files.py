@@ -58,6 +58,8 @@ def test_unit_runs_as_dedicated_user_with_state_dir_and_hardening():
         "ProtectHome": "yes",
         "PrivateTmp": "yes",
         "CapabilityBoundingSet": "",
+        # Above the HTTP listener's max_connections + backlog + the bot's own sockets and files.
+        "LimitNOFILE": "8192",
     }
     for key, value in expect.items():
         assert _values(svc, key) == [value], f"{key}: {_values(svc, key)}"
@@ -222,7 +224,7 @@ def test_config_example_documents_every_key():
     assert set(data) == config_mod._TOP_KEYS
     assert set(data["discourse"]) == config_mod._DISCOURSE_KEYS
     assert set(data["discord"]) == config_mod._DISCORD_KEYS
-    assert set(data["http"]) == {"listen"}
+    assert set(data["http"]) == config_mod._HTTP_KEYS
     lines = (DEPLOY / "config.example.yaml").read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
         m = re.match(r"^\s*([a-z_]+):", line)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from detector import analyze, decode
+from detector import InputRefused, analyze, decode
 
 PASTES = Path(__file__).resolve().parents[1] / "fixtures" / "pastes"
 EXPECTED = yaml.safe_load((PASTES / "expected.yaml").read_text(encoding="utf-8"))
@@ -20,8 +20,12 @@ def test_every_paste_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_paste(name):
-    v = analyze(decode((PASTES / name).read_bytes()))
     want = EXPECTED[name]
+    if "refused" in want:
+        with pytest.raises(InputRefused, match=want["refused"]):
+            decode((PASTES / name).read_bytes())
+        return
+    v = analyze(decode((PASTES / name).read_bytes()))
     assert v.verdict == want["verdict"], (name, v)
     for field in ("hypervisor", "provider", "vendor"):
         if field in want:

@@ -131,7 +131,7 @@ class AppCommandsCog(commands.Cog, name="AppCommands"):
             await self._followup(interaction, Reply((f"{problems}\n{NOTHING_TO_ANALYZE}".strip(),)))
             return
         event = convert.command_event(interaction, cfg=deps.cfg, text=text, attachments=read.accepted)
-        decision = deps.engine.decide(event)
+        decision = await deps.engine.decide_async(event)
         reply = build_reply(decision, auto=False)
         if read.problems:
             problems = "\n".join(f"- {p}" for p in read.problems)

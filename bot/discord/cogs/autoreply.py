@@ -195,10 +195,10 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if readable:
             read = await convert.read_attachments(readable, deps.cfg.max_attachment_bytes)
             event = dataclasses.replace(event, attachments=read.accepted)
-            decision = deps.engine.decide(event)
+            decision = await deps.engine.decide_async(event)
         if decision.posts and await self.human_answered(message):
             event = dataclasses.replace(event, answered_by_human=True)
-            decision = deps.engine.decide(event)
+            decision = await deps.engine.decide_async(event)
         # Nothing will be sent: drop the claim, so a claim left "claimed" after a crash
         # always means "maybe sent" and start-up recovery has only those to look at.
         if not decision.posts:

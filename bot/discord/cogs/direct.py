@@ -81,7 +81,7 @@ class DirectMessagesCog(commands.Cog, name="DirectMessages"):
             attachments=read.accepted,
         )
         event = dataclasses.replace(event, where="dm", url=None)
-        decision = deps.engine.decide(event)
+        decision = await deps.engine.decide_async(event)
         reply = build_reply(decision, auto=False)
         if read.problems:
             problems = "\n".join(f"- {p}" for p in read.problems)

@@ -75,7 +75,7 @@ def test_digest_lists_answers_near_misses_and_held_back(store):
     near, _, held = rest.partition("## On topic but held back")
     # Answered, or would have been, with entry, score, status and a link.
     assert (
-        "| vm-farming | 0.93 | - | shadow (not posted) | [discourse 101](https://forum.example.org/t/x/101) |"
+        "| vm-farming | 0.93 | - | shadow (not posted) | [discourse 101](https://forum.example.org/t/101) |"
         in answered
     )
     assert "| rented-servers | 0.71 | - | posted |" in answered
