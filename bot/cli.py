@@ -28,6 +28,7 @@ _COMMANDS: dict[tuple[str, ...], str] = {
     ("replay",): "replay",
     ("purge",): "purge",
     ("train",): "train",
+    ("labels", "export"): "labels",
 }
 
 
@@ -104,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-labels", action="append", default=None, metavar="FILE", help="extra labelled JSONL (repeatable)"
     )
     t.set_defaults(cmd=("train",))
+
+    lb = sub.add_parser("labels", help="the moderators' triage decisions")
+    lb_sub = lb.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
+    le = lb_sub.add_parser("export", help="write the labels as training JSONL (for train --with-labels)")
+    le.add_argument("-c", "--config", default="farmhand.yaml", help="config file")
+    le.add_argument("--out", default="-", help="file to write (default: stdout)")
+    le.set_defaults(cmd=("labels", "export"))
     return p
 
 

@@ -1,0 +1,106 @@
+"""Moderators' decisions as labelled examples: masking, the decision vocabulary, the training export.
+
+Every human decision about a post the matcher was unsure of (or wrong about) is a label:
+
+| decision   | where it comes from                                        | label        | entry       |
+|------------|------------------------------------------------------------|--------------|-------------|
+| `send`     | Send answer (Discord) / `send N` (Discourse)               | `vm_farming` | the candidate |
+| `other`    | Other answer… / `send N ENTRY`                             | `vm_farming` | the chosen one |
+| `not_this` | Not this / `skip N`                                        | `other`      | none        |
+| `removed`  | an auto-reply removed (🗑, a deleted bot post)              | `other`      | none        |
+| `called`   | an explicit `/baremetal` on a post the bot stayed silent on | `vm_farming` | the one posted |
+
+Only masked text is stored (`mask_text`): serials, addresses and host names as in dumps, plus
+e-mail addresses, mentions and links, cut to `MAX_LABEL_CHARS`. `export_jsonl` writes the labels
+in the training format of `knowledge/train.py` (`farmhand train --with-labels`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+from bot.state import LabelRecord, Store
+from detector import redact
+
+MAX_LABEL_CHARS = 4000
+POSITIVE, NEGATIVE = "vm_farming", "other"
+DECISIONS: dict[str, str] = {
+    "send": POSITIVE,
+    "other": POSITIVE,
+    "not_this": NEGATIVE,
+    "removed": NEGATIVE,
+    "called": POSITIVE,
+}
+
+_EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
+_MENTION = re.compile(r"<@[!&]?\d{5,25}>|(?<![\w@])@[\w.-]{2,60}")
+_URL = re.compile(r"\bhttps?://[^\s<>)\]]{1,500}", re.I)
+
+
+def mask_text(text: str) -> str:
+    """The post as stored in a label: identifiers masked, at most MAX_LABEL_CHARS characters."""
+    text = (text or "")[: MAX_LABEL_CHARS * 2]
+    text = _URL.sub("[link]", text)
+    text = _EMAIL.sub("[email]", text)
+    text = _MENTION.sub("@[user]", text)
+    return redact(text)[:MAX_LABEL_CHARS]
+
+
+def record(
+    store: Store,
+    *,
+    platform: str,
+    item_id: str,
+    text: str,
+    decision: str,
+    decided_by: str,
+    entry: str | None = None,
+    where: str = "",
+    author_id: str = "",
+    url: str | None = None,
+    masked: bool = False,
+) -> None:
+    """Store a decision as a label (the text is masked here unless `masked`)."""
+    label = DECISIONS[decision]
+    store.add_label(
+        platform=platform,
+        item_id=item_id,
+        where=where,
+        text=text if masked else mask_text(text),
+        entry=entry if label == POSITIVE else None,
+        decision=decision,
+        label=label,
+        decided_by=decided_by,
+        author_id=author_id,
+        url=url,
+    )
+
+
+def training_rows(labels: Iterable[LabelRecord]) -> list[dict[str, object]]:
+    """Labels as training rows; a post decided twice keeps its latest decision."""
+    latest: dict[tuple[str, str], LabelRecord] = {}
+    for lab in labels:
+        latest.pop((lab.platform, lab.item_id), None)  # re-insert: keeps the latest in time order
+        latest[(lab.platform, lab.item_id)] = lab
+    return [
+        {
+            "id": f"label-{lab.platform}-{lab.item_id}",
+            "text": lab.text,
+            "label": lab.label,
+            "entry": lab.entry,
+            "class": f"triage-{lab.decision}",
+            "platform": lab.platform,
+            "writer": "community",
+            "source": f"triage:{lab.platform}:{lab.decision}",
+        }
+        for lab in latest.values()
+        if lab.text.strip()
+    ]
+
+
+def export_jsonl(labels: Iterable[LabelRecord]) -> str:
+    """The training JSONL (one object a line, trailing newline when not empty)."""
+    rows = training_rows(labels)
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
