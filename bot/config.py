@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ class DiscourseConfig:
     categories: tuple[int, ...] = ()  # empty: all categories
     answer_staff: bool = False  # staff posts are skipped by default
     request_timeout: float = 20.0
+    triage_recipients: tuple[str, ...] = ()  # usernames or one group name: the unsure posts go there by PM
+    triage_minutes: float = 30.0  # at most one triage message per this many minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class DiscordConfig:
     asker_window_seconds: float = 300.0
     answer_staff: bool = False
     max_attachment_bytes: int = 1024 * 1024
+    triage_channel: int | None = None  # moderators-only channel for the matcher's unsure posts
+    triage_all_until: datetime | None = None  # until then, every auto-reply is shown there too
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,16 @@ _TOP_KEYS = {
     "min_score",
     "retention_days",
 }
-_DISCOURSE_KEYS = {"url", "api_username", "poll_seconds", "categories", "answer_staff", "request_timeout"}
+_DISCOURSE_KEYS = {
+    "url",
+    "api_username",
+    "poll_seconds",
+    "categories",
+    "answer_staff",
+    "request_timeout",
+    "triage_recipients",
+    "triage_minutes",
+}
 _DISCORD_KEYS = {
     "watch_channels",
     "api_base",
@@ -98,6 +112,8 @@ _DISCORD_KEYS = {
     "asker_window_seconds",
     "answer_staff",
     "max_attachment_bytes",
+    "triage_channel",
+    "triage_all_until",
 }
 
 
@@ -192,6 +208,40 @@ def _ids(value: Any, source: str, key: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _optional_id(value: Any, source: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{source}: {key} must be a numeric channel id")
+    return value
+
+
+def _names(value: Any, source: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{source}: {key} must be a list of usernames (or one group name)")
+    return tuple(v.strip().lstrip("@") for v in value)
+
+
+def _moment(value: Any, source: str, key: str) -> datetime | None:
+    """A date or date-time (YAML parses both); naive values are UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{source}: {key} must be a date like 2026-01-31, not {value!r}") from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise ConfigError(f"{source}: {key} must be a date like 2026-01-31, not {value!r}")
+
+
 def _bool(value: Any, source: str, key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{source}: {key} must be true or false")
@@ -217,6 +267,8 @@ def _discourse(sec: Any, source: str, env: Mapping[str, str]) -> DiscourseConfig
         categories=_ids(sec.get("categories"), source, "discourse.categories"),
         answer_staff=_bool(sec.get("answer_staff", False), source, "discourse.answer_staff"),
         request_timeout=_number(sec.get("request_timeout", 20), source, "discourse.request_timeout", 0.1),
+        triage_recipients=_names(sec.get("triage_recipients"), source, "discourse.triage_recipients"),
+        triage_minutes=_number(sec.get("triage_minutes", 30), source, "discourse.triage_minutes", 0.001),
     )
 
 
@@ -242,6 +294,8 @@ def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
         max_attachment_bytes=_int(
             sec.get("max_attachment_bytes", 1024 * 1024), source, "discord.max_attachment_bytes", 1
         ),
+        triage_channel=_optional_id(sec.get("triage_channel"), source, "discord.triage_channel"),
+        triage_all_until=_moment(sec.get("triage_all_until"), source, "discord.triage_all_until"),
     )
 
 

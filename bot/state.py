@@ -572,6 +572,14 @@ class Store:
             == 1
         )
 
+    def reply_id(self, platform: str, key: str) -> str | None:
+        """The id of the reply posted for a claimed item, if it was recorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT reply_id FROM claims WHERE platform = ? AND key = ? AND state = 'posted'", (platform, key)
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def triage_undo(self, platform: str, item_id: str) -> None:
         """Reopen an item whose decision could not be carried out (the reply failed for sure)."""
         self._write(

@@ -123,6 +123,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if not decision.posts and not readable:
             if decision.match is not None and decision.match.candidate:
                 deps.record(event, decision, posted=False)  # near misses help tune the threshold
+                await self._triage(message, event, decision)
             return
         if not self.flood.allows(message.author.id):
             log.info("discord: flood protection, not replying to %s", message.id)
@@ -204,6 +205,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if not decision.posts:
             deps.store.release(PLATFORM, key)
             deps.record(event, decision, posted=False)
+            await self._triage(message, event, decision)
             return False
         if deps.shadow:
             deps.store.release(PLATFORM, key)
@@ -227,6 +229,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=msg.id), str(message.author.id))
         if above is None and entry_id is not None:
             self.recent.remember(slot, entry_id, sent[0].jump_url)
+        await self._triage(message, event, decision, auto=True)
         deps.health.ok(PLATFORM)
         deps.record(
             event,
@@ -247,6 +250,17 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             },
         )
         return True
+
+    async def _triage(self, message: discord.Message, event: Event, decision: Decision, *, auto: bool = False) -> None:
+        """Show the post to the moderators when the triage cog wants it (bot/discord/triage.py)."""
+        cog = self.bot.get_cog("Triage")
+        offer = getattr(cog, "offer", None)
+        if offer is None:
+            return
+        try:
+            await offer(message, event, decision, auto=auto)
+        except Exception:  # triage must never cost the asker their reply
+            log.exception("discord: triage of %s failed", message.id)
 
     async def human_answered(self, message: discord.Message) -> bool:
         """Whether a moderator/helper spoke after the question, or anyone replied to it directly."""
