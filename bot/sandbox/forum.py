@@ -10,7 +10,8 @@ and the exact `application/json; charset=utf-8` content type pydiscourse demands
 - GET  /t/{id}.json                   -> topic with post_stream.posts and post_stream.stream
 - GET  /t/{id}/posts.json?post_ids[]= -> {"post_stream": {"posts": [...]}}
 - POST /posts(.json)                  new topic, reply (topic_id, reply_to_post_number),
-                                      or PM (archetype=private_message, target_recipients)
+                                      or PM (archetype=private_message, target_recipients:
+                                      usernames and group names; an unknown one is a 422)
 
 Auth is the `Api-Key` / `Api-Username` header pair; a wrong key or unknown user gets 403
 like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` or plain
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 JSON_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE = 50
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4  # Discourse's Post.types
+GROUPS = ("moderators", "staff", "admins")  # the automatic groups a PM can be sent to
 
 
 @dataclass(slots=True)
@@ -634,11 +636,18 @@ class SandboxForum:
         if len(title.strip()) < 5:
             return _json(422, {"errors": ["Title is too short (minimum is 5 characters)"]})
         if one("archetype") == "private_message":
-            names = (one("target_recipients") or one("target_usernames")).split(",")
-            recipients = [n.strip() for n in names if n.strip() in self._users]
-            if not recipients:
+            names = [n.strip() for n in (one("target_recipients") or one("target_usernames")).split(",")]
+            recipients = [n for n in names if n in self._users]
+            groups = [n for n in names if n in GROUPS and n not in self._users]
+            unknown = [n for n in names if n and n not in recipients and n not in groups]
+            if unknown or not (recipients or groups):
                 return _json(422, {"errors": ["You must choose a valid user."]})
-            return _json(200, self.create_topic(user["username"], title, raw, private_to=recipients))
+            return _json(
+                200,
+                self.create_topic(
+                    user["username"], title, raw, private_to=recipients, private_to_groups=groups
+                ),
+            )
         cat = one("category")
         return _json(
             200,
