@@ -580,6 +580,16 @@ class Store:
             ).fetchone()
         return None if row is None or row[0] is None else str(row[0])
 
+    def posted_replies(self, platform: str, *, since: float) -> list[tuple[str, str, str]]:
+        """(key, where, reply id) of the replies posted at or after `since`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, where_, reply_id FROM claims WHERE platform = ? AND state = 'posted' "
+                "AND reply_id IS NOT NULL AND posted_at >= ? ORDER BY posted_at, key",
+                (platform, float(since)),
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     def triage_undo(self, platform: str, item_id: str) -> None:
         """Reopen an item whose decision could not be carried out (the reply failed for sure)."""
         self._write(

@@ -38,7 +38,7 @@ from aiohttp import web
 from bot import audit
 from bot.config import DiscourseConfig
 from bot.core.engine import Engine
-from bot.core.models import Decision, Event
+from bot.core.models import Decision, Event, EventKind
 from bot.discourse.client import (
     ForumAuthError,
     ForumClient,
@@ -57,7 +57,7 @@ from bot.discourse.convert import (
     parse_time,
     to_event,
 )
-from bot.discourse.triage import DiscourseTriage
+from bot.discourse.triage import DiscourseTriage, label_call, sweep_removed
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
@@ -357,6 +357,7 @@ class DiscourseAdapter:
             self.store.set_cursor(_cursor_name(feed), str(post_id))
         complete = await self._recheck_edits()
         await self.triage.flush()
+        await sweep_removed(self.triage)
         return complete
 
     async def _recheck_edits(self) -> bool:
@@ -551,6 +552,8 @@ class DiscourseAdapter:
         reply_id = int(reply["id"])
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
         self._record(event, decision, posted=True)
+        if event.kind is EventKind.MENTION:
+            await label_call(self.triage, event, decision, post)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
         return True

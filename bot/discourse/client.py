@@ -260,6 +260,16 @@ class ForumClient:
             raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
         return data
 
+    async def post(self, post_id: int) -> dict[str, Any] | None:
+        """One post (`GET /posts/{id}.json`), or None when the forum says it is not there (404)."""
+        try:
+            data = await self.call(lambda: self._c._get(f"/posts/{int(post_id)}.json"), f"GET /posts/{post_id}.json")
+        except (ForumRejected, ForumAuthError) as exc:
+            if getattr(exc, "status", None) in (403, 404):
+                return None
+            raise
+        return data if isinstance(data, dict) else None
+
     async def private_message(self, title: str, raw: str, recipients: list[str]) -> dict[str, Any]:
         """Start a private message to users or groups (`target_recipients`); returns its first post."""
         names = ",".join(recipients)

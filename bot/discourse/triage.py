@@ -268,3 +268,101 @@ class DiscourseTriage:
             posted=True,
         )
         return None
+
+
+# -- labels from outside triage: removed replies, explicit calls ------------------------------------
+
+REMOVAL_WINDOW = 3 * 86400.0  # replies younger than this are checked for a deletion
+REMOVAL_CHECKS = 20  # per sweep, the newest replies
+SWEEP_KEY = "discourse:removal-sweep"
+REMOVED_KEY = "discourse:removal-seen:{reply_id}"
+
+
+def _post_text(post: dict[str, Any]) -> str:
+    raw = str(post.get("raw") or "")
+    title = str(post.get("topic_title") or "").strip()
+    return f"{title}\n\n{raw}" if title and int(post.get("post_number") or 0) == 1 else raw
+
+
+async def sweep_removed(triage: DiscourseTriage, now: float | None = None) -> int:
+    """Look for the bot's recent replies that a moderator deleted; each is a negative label.
+
+    Runs at most once per `triage_minutes` (only when triage is configured), one
+    `GET /posts/{id}.json` per reply of the last three days (at most REMOVAL_CHECKS). Returns
+    how many new removals it found.
+    """
+    if not triage.enabled:
+        return 0
+    store, client = triage.store, triage.adapter.client
+    now = time.time() if now is None else now
+    if now - float(store.kv_get(SWEEP_KEY) or 0) < triage.cfg.triage_minutes * 60:
+        return 0
+    store.kv_set(SWEEP_KEY, str(now))
+    found = 0
+    for key, where, reply_id in store.posted_replies(PLATFORM, since=now - REMOVAL_WINDOW)[-REMOVAL_CHECKS:]:
+        if not key.startswith("post:") or not reply_id.isdigit():
+            continue  # held for approval ("pending:N"), or not a reply to a post
+        seen = REMOVED_KEY.format(reply_id=reply_id)
+        if store.kv_get(seen):
+            continue
+        try:
+            reply = await client.post(int(reply_id))
+            if reply is not None and not reply.get("deleted_at"):
+                continue
+            original = await client.post(int(key.split(":", 1)[1]))
+        except ForumError as exc:
+            log.info("discourse: removal check stopped (%s); next sweep continues", exc)
+            break
+        store.kv_set(seen, "1")
+        if original is None or original.get("deleted_at"):
+            continue  # the question went too: nothing to learn from
+        by = (reply or {}).get("deleted_by") or {}
+        labels.record(
+            store,
+            platform=PLATFORM,
+            item_id=key.split(":", 1)[1],
+            where=where,
+            text=_post_text(original),
+            decision="removed",
+            decided_by=str(by.get("id") or by.get("username") or ""),
+            author_id=str(original.get("user_id") or original.get("username") or ""),
+            url=f"{triage.cfg.url}/t/{original.get('topic_slug') or 'topic'}/{where}/{original.get('post_number')}",
+        )
+        found += 1
+        log.info("discourse: my reply %s was deleted; stored as a negative label", reply_id)
+    return found
+
+
+async def label_call(triage: DiscourseTriage, event: Event, decision: Decision, post: dict[str, Any]) -> None:
+    """An @mention answered later in a topic whose first post the bot stayed silent on: that first
+    post, with the entry the call got, is a positive label."""
+    if decision.entry is None or int(post.get("post_number") or 0) <= 1:
+        return
+    store, client = triage.store, triage.adapter.client
+    try:
+        topic = await client.topic(int(event.where))
+    except ForumError:
+        return
+    first = next(iter((topic.get("post_stream") or {}).get("posts") or []), None)
+    if first is None or int(first.get("post_number") or 0) != 1:
+        return
+    first_id = str(first.get("id"))
+    if store.claim_state(PLATFORM, f"post:{first_id}") == "posted":
+        return  # the bot did answer it
+    if not store.decided_items(PLATFORM, [first_id], since=time.time() - REMOVAL_WINDOW):
+        return  # not a post the bot saw and stayed silent on
+    author = author_of(first, triage.adapter.me)
+    if author.is_self or author.is_bot:
+        return
+    labels.record(
+        store,
+        platform=PLATFORM,
+        item_id=first_id,
+        where=event.where,
+        text=_post_text({**first, "topic_title": first.get("topic_title") or topic.get("title")}),
+        decision="called",
+        decided_by=event.author.id,
+        entry=decision.entry.id,
+        author_id=author.id,
+        url=event.url.rsplit("/", 1)[0] + "/1" if event.url else None,
+    )

@@ -20,6 +20,7 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot import labels
 from bot.core.models import Decision, Event, EventKind
 from bot.discord import convert
 from bot.discord.context import (
@@ -291,6 +292,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             return  # not one of our auto-replies (or already removed)
         if str(payload.user_id) != asker and not convert.is_moderator(payload.member, self.deps.cfg):
             return
+        original = await self._answered_message(payload)
         target = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(payload.message_id)
         try:
             await target.delete()
@@ -302,3 +304,30 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             return
         self.deps.store.kv_set(key, "")  # forget who asked: the reply is gone
         log.info("discord: removed reply %s on request of %s", payload.message_id, payload.user_id)
+        if original is not None:  # a removed auto-reply is a negative label (bot/labels.py)
+            labels.record(
+                self.deps.store,
+                platform=PLATFORM,
+                item_id=str(original.id),
+                where=str(original.channel.id),
+                text=original.content,
+                decision="removed",
+                decided_by=str(payload.user_id),
+                author_id=asker,
+                url=original.jump_url,
+            )
+
+    async def _answered_message(self, payload: discord.RawReactionActionEvent) -> discord.Message | None:
+        """The message an auto-reply answered (the reply's reference), read before the reply goes."""
+        try:
+            channel = self.bot.get_channel(payload.channel_id) or await self.bot.fetch_channel(payload.channel_id)
+            reply = await channel.fetch_message(payload.message_id)  # type: ignore[union-attr]
+            ref = reply.reference
+            if ref is None or ref.message_id is None:
+                return None
+            return await channel.fetch_message(ref.message_id)  # type: ignore[union-attr]
+        except discord.HTTPException as exc:
+            platform_error(exc)
+        except Exception:  # the label is a by-product: never let it stop the removal
+            log.debug("discord: cannot read the message reply %s answered", payload.message_id, exc_info=True)
+        return None

@@ -241,3 +241,55 @@ async def test_no_triage_channel_no_triage(tmp_path, engine, store, health):
         await fake.dispatch("MESSAGE_CREATE", fake.message(WATCHED_ID, ALICE, UNSURE))
         await asyncio.sleep(0.3)
         assert _triage_messages(fake) == [] and fake.posts() == []
+
+
+# -- removals and explicit calls as labels (no triage channel needed) -----------------------------
+
+
+async def test_a_removed_auto_reply_and_an_explained_silent_post_are_labels(tmp_path, engine, store, health):
+    async with running_fake() as fake, _bot(fake, tmp_path, engine, store, health, triage_channel=None):
+        question = fake.message(WATCHED_ID, ALICE, QUESTION + " my ip is 10.1.2.3")
+        await fake.dispatch("MESSAGE_CREATE", question)
+        await _until(lambda: len(_sent_to(fake, WATCHED_ID)) == 1)
+        reply = next(m for m in fake.messages.values() if m.get("message_reference"))
+        # the asker reacts 🗑 on the auto-reply: it goes, and a negative label stays
+        await fake.dispatch(
+            "MESSAGE_REACTION_ADD",
+            {
+                "user_id": ALICE["id"],
+                "channel_id": str(WATCHED_ID),
+                "message_id": reply["id"],
+                "guild_id": question["guild_id"],
+                "member": {**question["member"], "user": ALICE},
+                "emoji": {"id": None, "name": "🗑️"},
+                "burst": False,
+                "type": 0,
+            },
+        )
+        await _until(lambda: any(w.method == "DELETE" for w in fake.writes))
+
+        # a moderator uses "Explain bare metal" on a post the bot stayed silent on: a positive label
+        silent = fake.message(WATCHED_ID, BOB, UNSURE)
+        await fake.dispatch("MESSAGE_CREATE", silent)
+        await asyncio.sleep(0.2)
+        assert len(_sent_to(fake, WATCHED_ID)) == 1
+        call = fake.interaction(
+            "Explain bare metal",
+            MOD,
+            roles=(MOD_ROLE_ID,),
+            command_type=3,
+            target_id=int(silent["id"]),
+            resolved={"messages": {silent["id"]: silent}},
+        )
+        await fake.dispatch("INTERACTION_CREATE", call)
+        await _until(lambda: len(_sent_to(fake, WATCHED_ID)) == 2)
+        await _until(lambda: len(store.labels()) == 2)
+        assert fake.refused == []
+    removed, called = store.labels()
+    assert (removed.item_id, removed.decision, removed.label, removed.decided_by) == (
+        question["id"], "removed", "other", ALICE["id"]
+    )
+    assert "Proxmox" in removed.text and "10.1.2.3" not in removed.text
+    assert (called.item_id, called.decision, called.label, called.entry) == (
+        silent["id"], "called", "vm_farming", "vm-farming"
+    )

@@ -154,3 +154,41 @@ def test_a_group_recipient_opens_a_group_pm(forum, tmp_path):
     finally:
         code, err = _stop(proc)
     assert code == 0, err
+
+
+def test_a_deleted_reply_and_a_later_mention_are_labels(forum, tmp_path):
+    cfg = _config(tmp_path, forum.url)
+    cfg.write_text(cfg.read_text().replace(f"triage_minutes: {MINUTES}", "triage_minutes: 0.01"))
+    proc = _start(cfg, forum.api_key)
+    try:
+        assert _wait(lambda: any(p == "/posts.json" for _m, p, _s in list(forum.requests)))
+        time.sleep(0.3)
+        answered = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC + " I'm at alice@example.org")
+        assert _wait(lambda: len(bot_replies(forum, answered["topic_id"])) == 1, 20)
+        (reply,) = bot_replies(forum, answered["topic_id"])
+        forum.delete_post(reply["id"], by="maria_mod")  # a moderator removes the auto-reply
+
+        silent = forum.create_topic("bob", *UNSURE[1])
+        assert _wait(lambda: len(_triage_pms(forum)) == 1, 20)  # stayed silent, shown to triage
+        forum.reply("maria_mod", silent["topic_id"], "@farmhand is this about farming in a VM?")
+        assert _wait(lambda: len(bot_replies(forum, silent["topic_id"])) == 1, 20)
+
+        state = tmp_path / "state.sqlite3"
+
+        def labels():
+            s = Store(state)
+            try:
+                return {lab.item_id: lab for lab in s.labels()}
+            finally:
+                s.close()
+
+        assert _wait(lambda: len(labels()) == 2, 20), labels()
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    got = labels()
+    removed, called = got[str(answered["id"])], got[str(silent["id"])]
+    assert (removed.decision, removed.label, removed.entry) == ("removed", "other", None)
+    assert ON_TOPIC_TITLE in removed.text and "alice@example.org" not in removed.text
+    assert (called.decision, called.label, called.entry) == ("called", "vm_farming", "vm-farming")
+    assert called.text.startswith(UNSURE[1][0])
