@@ -102,8 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="fit the matcher model from the labelled data (needs the train extra)")
     t.add_argument("--out", default=None, help="model file to write (default: the shipped knowledge model)")
     t.add_argument(
-        "--with-labels", action="append", default=None, metavar="FILE", help="extra labelled JSONL (repeatable)"
+        "--with-labels",
+        action="append",
+        default=None,
+        metavar="STATE_OR_JSONL",
+        help="a state file's triage labels (or labelled JSONL): refit, compare, write --out if not worse",
     )
+    t.add_argument(
+        "--limit", type=int, default=None, help=argparse.SUPPRESS
+    )  # quick runs and tests: only this many shipped examples
     t.set_defaults(cmd=("train",))
 
     lb = sub.add_parser("labels", help="the moderators' triage decisions")

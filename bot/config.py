@@ -75,6 +75,7 @@ class Config:
     max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES
     min_score: float | None = None  # override the matcher's auto-reply threshold
     retention_days: int = 90  # audit-log rows older than this are deleted; 0 keeps them forever
+    model_path: Path | None = None  # matcher.model_path: a model `farmhand train` wrote; None: the shipped one
     source: str = "<config>"
 
     @property
@@ -91,6 +92,7 @@ _TOP_KEYS = {
     "max_dump_bytes",
     "min_score",
     "retention_days",
+    "matcher",
 }
 _DISCOURSE_KEYS = {
     "url",
@@ -160,6 +162,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
     if min_score is not None and not (isinstance(min_score, int | float) and 0 <= min_score <= 1):
         raise ConfigError(f"{source}: min_score must be a number between 0 and 1")
     retention = _int(data.get("retention_days", 90), source, "retention_days")
+    model_path = _matcher(data.get("matcher"), source)
     return Config(
         state_path=Path(state_path).expanduser(),
         mode=mode,
@@ -169,6 +172,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
         max_dump_bytes=max_dump,
         min_score=None if min_score is None else float(min_score),
         retention_days=retention,
+        model_path=model_path,
         source=source,
     )
 
@@ -297,6 +301,20 @@ def _discord(sec: Any, source: str, env: Mapping[str, str]) -> DiscordConfig:
         triage_channel=_optional_id(sec.get("triage_channel"), source, "discord.triage_channel"),
         triage_all_until=_moment(sec.get("triage_all_until"), source, "discord.triage_all_until"),
     )
+
+
+def _matcher(sec: Any, source: str) -> Path | None:
+    if sec is None:
+        return None
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{source}: matcher must be a mapping")
+    _no_unknown(sec, {"model_path"}, source, "matcher.")
+    value = sec.get("model_path")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{source}: matcher.model_path must be a path to a model file")
+    return Path(value).expanduser()
 
 
 def _http(sec: Any, source: str) -> HttpConfig:
