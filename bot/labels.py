@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
-from bot.state import LabelRecord, Store
+from bot.state import LabelRecord, Store, TriageItem
 from detector import redact
 
 MAX_LABEL_CHARS = 4000
@@ -104,3 +106,51 @@ def export_jsonl(labels: Iterable[LabelRecord]) -> str:
     """The training JSONL (one object a line, trailing newline when not empty)."""
     rows = training_rows(labels)
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+
+
+def triage_section(items: Iterable[TriageItem], labels: Iterable[LabelRecord], *, since: datetime) -> list[str]:
+    """Markdown lines for `farmhand report`: posts sent to triage, decisions and their share,
+    time to decision, removed auto-replies and explicit calls on silent posts (since `since`)."""
+    cut = since.timestamp()
+    items = [i for i in items if i.created_at >= cut]
+    labs = [lab for lab in labels if lab.at.timestamp() >= cut]
+    removed = sum(1 for lab in labs if lab.decision == "removed")
+    called = sum(1 for lab in labs if lab.decision == "called")
+    if not items and not removed and not called:
+        return []
+    decided = [i for i in items if i.state == "decided"]
+    lines = ["## Triage", ""]
+    rows = [
+        ["sent to triage", str(len(items))],
+        ["waiting for the next batch (Discourse)", str(sum(i.state == "queued" for i in items))],
+        ["open (shown, not decided)", str(sum(i.state == "shown" for i in items))],
+        ["decided", str(len(decided))],
+    ]
+    waits = sorted(
+        (i.decided_at or 0) - (i.shown_at or i.created_at) for i in decided if i.decided_at is not None
+    )
+    if waits:
+        rows.append(["time to decision, median", _duration(waits[len(waits) // 2])])
+        rows.append(["time to decision, longest", _duration(waits[-1])])
+    rows.append(["auto-replies removed (🗑, deleted)", str(removed)])
+    rows.append(["explicit calls on posts the bot stayed silent on", str(called)])
+    lines += ["| | count |", "|---|---:|", *(f"| {a} | {b} |" for a, b in rows)]
+    if decided:
+        by = Counter(i.decision or "?" for i in decided)
+        lines += ["", "| decision | count | share |", "|---|---:|---:|"]
+        for name, n in sorted(by.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {name} | {n} | {100 * n / len(decided):.0f} % |")
+        per_platform = Counter(i.platform for i in items)
+        lines += ["", "By platform: " + ", ".join(f"{p} {n}" for p, n in sorted(per_platform.items()))]
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

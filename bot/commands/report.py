@@ -55,8 +55,11 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from bot.labels import triage_section
+
     try:
         records = store.decisions_since(since)
+        triage = triage_section(store.triage_items(), store.labels(), since=since)
     finally:
         store.close()
     if cfg.min_score is not None:
@@ -69,7 +72,11 @@ def main(args: argparse.Namespace) -> int:
     period = f"{since:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"
     sys.stdout.write(
         render_digest(
-            records, title=f"farmhand digest: last {args.since}", threshold=threshold, period=period
+            records,
+            title=f"farmhand digest: last {args.since}",
+            threshold=threshold,
+            period=period,
+            extra=triage,
         )
     )
     return 0

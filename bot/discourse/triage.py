@@ -176,7 +176,7 @@ class DiscourseTriage:
         if not self.may_decide(post):
             log.info("discourse: triage command from a non-recipient in post %s ignored", post.get("id"))
             return True
-        who = str(post.get("username") or author.id)
+        who = author.id  # the forum user id, as in the audit log (what `purge --user` takes)
         answers = [await self._command(action, number, entry, who) for action, number, entry in commands]
         topic = int(post.get("topic_id") or 0)
         try:
@@ -190,8 +190,7 @@ class DiscourseTriage:
         if item is None or item.state == "queued":
             return f"#{number}: no such item."
         if item.state == "decided":
-            by = f"@{item.decided_by}" if item.decided_by else "someone"
-            return f"#{number}: already decided by {by} ({item.decision})."
+            return f"#{number}: already decided ({item.decision})."
         kb = self.adapter.engine.kb
         if action == "send":
             entry_id = entry_id or item.entry

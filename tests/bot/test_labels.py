@@ -123,3 +123,38 @@ def test_a_version_1_state_is_migrated_with_its_data(tmp_path):
     assert s.get_cursor("discourse:posts") == "41"
     assert s.labels() == []
     s.close()
+
+
+def test_report_shows_triage_numbers(store, tmp_path, monkeypatch, capsys):
+    import time as _time
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(_time, "time", lambda: clock[0])
+    for n in range(4):
+        store.triage_add(platform="discord", item_id=f"m{n}", text="vm farm?", entry="vm-farming", score=0.6)
+    store.triage_add(platform="discourse", item_id="p1", text="vps farm?", entry="vm-farming", score=0.5)
+    store.triage_shown("discord", ["m0", "m1", "m2", "m3"], "999")
+    clock[0] += 600
+    store.triage_decide("discord", "m0", by="mod", decision="send")
+    clock[0] += 600
+    store.triage_decide("discord", "m1", by="mod", decision="not_this")
+    store.triage_decide("discord", "m2", by="mod", decision="send")
+    labels.record(store, platform="discord", item_id="m9", text="x farm", decision="removed", decided_by="alice")
+    labels.record(store, platform="discord", item_id="m8", text="y farm", decision="called", decided_by="mod",
+                  entry="vm-farming")
+    monkeypatch.undo()
+
+    monkeypatch.delenv(ENV_DISCOURSE_KEY, raising=False)
+    monkeypatch.delenv(ENV_DISCORD_TOKEN, raising=False)
+    assert cli(["report", "-c", str(_config(tmp_path, store.path)), "--since", "36500d"]) == 0
+    out = capsys.readouterr().out
+    section = out[out.index("## Triage"):]
+    assert "| sent to triage | 5 |" in section
+    assert "| waiting for the next batch (Discourse) | 1 |" in section
+    assert "| open (shown, not decided) | 1 |" in section
+    assert "| decided | 3 |" in section
+    assert "| time to decision, median | 20 min |" in section
+    assert "| time to decision, longest | 20 min |" in section
+    assert "| send | 2 | 67 % |" in section and "| not_this | 1 | 33 % |" in section
+    assert "| auto-replies removed (🗑, deleted) | 1 |" in section
+    assert "| explicit calls on posts the bot stayed silent on | 1 |" in section
