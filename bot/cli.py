@@ -29,6 +29,7 @@ _COMMANDS: dict[tuple[str, ...], str] = {
     ("replay",): "replay",
     ("purge",): "purge",
     ("train",): "train",
+    ("labels", "export"): "labels",
 }
 
 
@@ -292,9 +293,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--out", default=None, help="model file to write (default: the shipped knowledge model)")
     t.add_argument(
-        "--with-labels", action="append", default=None, metavar="FILE", help="extra labelled JSONL (repeatable)"
+        "--with-labels",
+        action="append",
+        default=None,
+        metavar="STATE_OR_JSONL",
+        help="a state file's triage labels (or labelled JSONL): refit, compare, write --out if not worse",
     )
+    t.add_argument(
+        "--limit", type=int, default=None, help=argparse.SUPPRESS
+    )  # quick runs and tests: only this many shipped examples
     t.set_defaults(cmd=("train",))
+
+    lb = add(
+        sub,
+        "labels",
+        "the moderators' triage decisions",
+        (
+            "farmhand labels export -c /etc/farmhand/config.yaml --out labels.jsonl",
+            "farmhand labels export -c farmhand.yaml | head",
+        ),
+    )
+    lb_sub = lb.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
+    le = add(
+        lb_sub,
+        "export",
+        "write the labels as training JSONL (for train --with-labels)",
+        (
+            "farmhand labels export -c /etc/farmhand/config.yaml --out labels.jsonl",
+            "farmhand train --with-labels labels.jsonl --out model.json",
+        ),
+    )
+    le.add_argument("-c", "--config", default="farmhand.yaml", help="config file")
+    le.add_argument("--out", default="-", help="file to write (default: stdout)")
+    le.set_defaults(cmd=("labels", "export"))
     return p
 
 

@@ -10,6 +10,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +50,8 @@ class DiscourseConfig:
     categories: tuple[int, ...] = ()  # empty: all categories
     answer_staff: bool = False  # staff posts are skipped by default
     request_timeout: float = 20.0
+    triage_recipients: tuple[str, ...] = ()  # usernames or one group name: the unsure posts go there by PM
+    triage_minutes: float = 30.0  # at most one triage message per this many minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,8 @@ class DiscordConfig:
     asker_window_seconds: float = 300.0
     answer_staff: bool = False
     max_attachment_bytes: int = 1024 * 1024
+    triage_channel: int | None = None  # moderators-only channel for the matcher's unsure posts
+    triage_all_until: datetime | None = None  # until then, every auto-reply is shown there too
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class Config:
     max_dump_bytes: int = DEFAULT_MAX_DUMP_BYTES
     min_score: float | None = None  # override the matcher's auto-reply threshold
     retention_days: int = 90  # audit-log rows older than this are deleted; 0 keeps them forever
+    model_path: Path | None = None  # matcher.model_path: a model `farmhand train` wrote; None: the shipped one
     source: str = "<config>"
 
     @property
@@ -102,8 +108,18 @@ _TOP_KEYS = {
     "max_dump_bytes",
     "min_score",
     "retention_days",
+    "matcher",
 }
-_DISCOURSE_KEYS = {"url", "api_username", "poll_seconds", "categories", "answer_staff", "request_timeout"}
+_DISCOURSE_KEYS = {
+    "url",
+    "api_username",
+    "poll_seconds",
+    "categories",
+    "answer_staff",
+    "request_timeout",
+    "triage_recipients",
+    "triage_minutes",
+}
 _DISCORD_KEYS = {
     "watch_channels",
     "api_base",
@@ -114,6 +130,8 @@ _DISCORD_KEYS = {
     "asker_window_seconds",
     "answer_staff",
     "max_attachment_bytes",
+    "triage_channel",
+    "triage_all_until",
 }
 
 
@@ -220,6 +238,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
         pr.add("min_score", f"min_score must be a number between 0 and 1, not {min_score!r}")
         min_score = None
     retention = _int(data.get("retention_days", 90), pr, "retention_days")
+    model_path = _matcher(data.get("matcher"), pr)
     if pr.found:
         raise ConfigError.of(pr.found)
     return Config(
@@ -231,6 +250,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
         max_dump_bytes=max_dump,
         min_score=None if min_score is None else float(min_score),
         retention_days=retention,
+        model_path=model_path,
         source=source,
     )
 
@@ -364,6 +384,44 @@ def _ids(value: Any, pr: _Problems, key: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _optional_id(value: Any, pr: _Problems, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        pr.add(key, f"{key} must be a numeric channel id")
+        return None
+    return value
+
+
+def _names(value: Any, pr: _Problems, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        pr.add(key, f"{key} must be a list of usernames (or one group name)")
+        return ()
+    return tuple(v.strip().lstrip("@") for v in value)
+
+
+def _moment(value: Any, pr: _Problems, key: str) -> datetime | None:
+    """A date or date-time (YAML parses both); naive values are UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pr.add(key, f"{key} must be a date like 2026-01-31, not {value!r}")
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    pr.add(key, f"{key} must be a date like 2026-01-31, not {value!r}")
+    return None
+
+
 def _bool(value: Any, pr: _Problems, key: str) -> bool:
     if not isinstance(value, bool):
         pr.add(key, f"{key} must be true or false, not {value!r}")
@@ -390,6 +448,8 @@ def _discourse(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscourseConf
         categories=_ids(sec.get("categories"), pr, "discourse.categories"),
         answer_staff=_bool(sec.get("answer_staff", False), pr, "discourse.answer_staff"),
         request_timeout=_number(sec.get("request_timeout", 20), pr, "discourse.request_timeout", 0.1),
+        triage_recipients=_names(sec.get("triage_recipients"), pr, "discourse.triage_recipients"),
+        triage_minutes=_number(sec.get("triage_minutes", 30), pr, "discourse.triage_minutes", 0.001),
     )
 
 
@@ -412,7 +472,25 @@ def _discord(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscordConfig |
         max_attachment_bytes=_int(
             sec.get("max_attachment_bytes", 1024 * 1024), pr, "discord.max_attachment_bytes", 1
         ),
+        triage_channel=_optional_id(sec.get("triage_channel"), pr, "discord.triage_channel"),
+        triage_all_until=_moment(sec.get("triage_all_until"), pr, "discord.triage_all_until"),
     )
+
+
+def _matcher(sec: Any, pr: _Problems) -> Path | None:
+    if sec is None:
+        return None
+    if not isinstance(sec, dict):
+        pr.add("matcher", "matcher must be a mapping")
+        return None
+    _no_unknown(sec, {"model_path"}, pr, "matcher.")
+    value = sec.get("model_path")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        pr.add("matcher.model_path", "matcher.model_path must be a path to a model file")
+        return None
+    return Path(value).expanduser()
 
 
 _HTTP_KEYS = {"listen", "read_timeout", "max_connections", "max_body_bytes"}

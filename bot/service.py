@@ -49,13 +49,13 @@ async def run_service(
 ) -> None:
     """Start every configured platform and serve until `stop` is set; raises StartupError."""
     from bot.core.engine import Engine
-    from knowledge import KnowledgeError, default_kb
+    from knowledge import KnowledgeError, default_kb, load
 
     if cfg.discourse is None and cfg.discord is None:
         raise StartupError(f"{cfg.source}: configure at least one of discourse, discord")
     stop = stop or asyncio.Event()
     try:
-        kb = default_kb()
+        kb = default_kb() if cfg.model_path is None else load(model_path=cfg.model_path)
     except KnowledgeError as exc:
         raise StartupError(f"knowledge base: {exc}") from None
     lock = StateLock(cfg.state_path)

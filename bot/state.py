@@ -1,4 +1,5 @@
-"""The bot's durable state in SQLite: cursors, claims (what was answered where), audit log, opt-outs.
+"""The bot's durable state in SQLite: cursors, claims (what was answered where), audit log, opt-outs,
+triage items and labels (bot/labels.py).
 
 Crash safety rests on two rules the adapters follow:
 
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 def audit_url(url: str | None) -> str | None:
     """The link kept in the audit log: no topic slug, no credentials, no query or fragment.
@@ -60,6 +61,8 @@ def audit_url(url: str | None) -> str | None:
 
 
 def _strip_slugs(db: sqlite3.Connection) -> None:
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").fetchone():
+        return  # nothing recorded yet
     rows = db.execute("SELECT id, url FROM decisions WHERE url IS NOT NULL").fetchall()
     for row_id, url in rows:
         clean = audit_url(url)
@@ -118,6 +121,46 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
         )""",
     ),
     2: (_strip_slugs,),  # audit links lose the topic slug (a title, maybe private)
+    # Triage: the posts shown to moderators, and every human decision as a labelled example.
+    3: (
+        """CREATE TABLE labels (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            platform TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            where_ TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            entry TEXT,
+            decision TEXT NOT NULL,
+            label TEXT NOT NULL CHECK (label IN ('vm_farming', 'other')),
+            decided_by TEXT NOT NULL,
+            author_id TEXT NOT NULL DEFAULT '',
+            url TEXT
+        )""",
+        "CREATE INDEX labels_item ON labels (platform, item_id)",
+        """CREATE TABLE triage (
+            platform TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            where_ TEXT NOT NULL DEFAULT '',
+            author_id TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            entry TEXT,
+            score REAL,
+            reasons TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            kind TEXT NOT NULL DEFAULT 'unsure',
+            state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'shown', 'decided')),
+            message_id TEXT,
+            created_at REAL NOT NULL,
+            shown_at REAL,
+            decided_at REAL,
+            decided_by TEXT,
+            decision TEXT,
+            PRIMARY KEY (platform, item_id),
+            UNIQUE (platform, number)
+        )""",
+    ),
 }
 
 
@@ -550,12 +593,23 @@ class Store:
         )
 
     def purge_user(self, user_id: str) -> int:
-        """Remove every record about a person (audit rows, opt-outs, who-asked notes); returns the rows removed."""
+        """Remove every record about a person (audit rows, opt-outs, who-asked notes, labels, triage items).
+
+        Returns the rows removed (or, for triage items they decided on, anonymised).
+        """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 n = self._db.execute("DELETE FROM decisions WHERE author_id = ?", (str(user_id),)).rowcount
                 n += self._db.execute("DELETE FROM opt_outs WHERE user_id = ?", (str(user_id),)).rowcount
+                n += self._db.execute(
+                    "DELETE FROM labels WHERE author_id = ? OR decided_by = ?", (str(user_id), str(user_id))
+                ).rowcount
+                n += self._db.execute("DELETE FROM triage WHERE author_id = ?", (str(user_id),)).rowcount
+                # A moderator's decision on someone else's post stays; only their name goes.
+                n += self._db.execute(
+                    "UPDATE triage SET decided_by = '' WHERE decided_by = ?", (str(user_id),)
+                ).rowcount
                 # Small per-message notes that name a person (e.g. who asked for a Discord
                 # auto-reply, so they may remove it) are keyed "<platform>:reply-asker:<id>".
                 n += self._db.execute(
@@ -566,3 +620,227 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         return n
+
+    # -- triage and labels (bot/labels.py) -------------------------------------------------
+
+    def add_label(
+        self,
+        *,
+        platform: str,
+        item_id: str,
+        text: str,
+        entry: str | None,
+        decision: str,
+        label: str,
+        decided_by: str,
+        where: str = "",
+        author_id: str = "",
+        url: str | None = None,
+    ) -> None:
+        """Store one human decision as a labelled example (`text` must already be masked)."""
+        self._write(
+            "INSERT INTO labels (at, platform, item_id, where_, text, entry, decision, label, decided_by, "
+            "author_id, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(),
+                platform,
+                str(item_id),
+                str(where),
+                text,
+                entry,
+                decision,
+                label,
+                str(decided_by),
+                str(author_id),
+                url,
+            ),
+        )
+
+    def labels(self) -> list[LabelRecord]:
+        """Every stored label, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, platform, item_id, where_, text, entry, decision, label, decided_by, author_id, "
+                "url FROM labels ORDER BY at, id"
+            ).fetchall()
+        return [
+            LabelRecord(
+                id=int(r[0]),
+                at=datetime.fromtimestamp(r[1], UTC),
+                platform=r[2],
+                item_id=r[3],
+                where=r[4],
+                text=r[5],
+                entry=r[6],
+                decision=r[7],
+                label=r[8],
+                decided_by=r[9],
+                author_id=r[10],
+                url=r[11],
+            )
+            for r in rows
+        ]
+
+    def triage_add(
+        self,
+        *,
+        platform: str,
+        item_id: str,
+        text: str,
+        entry: str | None,
+        score: float | None,
+        reasons: str = "",
+        where: str = "",
+        author_id: str = "",
+        url: str | None = None,
+        kind: str = "unsure",
+    ) -> TriageItem | None:
+        """Queue a post for the moderators (masked `text`); None when it is already queued."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT COALESCE(MAX(number), 0) + 1 FROM triage WHERE platform = ?", (platform,)
+                ).fetchone()
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO triage (platform, item_id, number, where_, author_id, text, entry, "
+                    "score, reasons, url, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        platform,
+                        str(item_id),
+                        int(row[0]),
+                        str(where),
+                        str(author_id),
+                        text,
+                        entry,
+                        None if score is None else float(score),
+                        reasons,
+                        url,
+                        kind,
+                        time.time(),
+                    ),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return self.triage_get(platform, item_id=str(item_id)) if cur.rowcount == 1 else None
+
+    def triage_get(self, platform: str, *, item_id: str | None = None, number: int | None = None) -> TriageItem | None:
+        """One triage item by post id or by its number."""
+        col, value = ("item_id", str(item_id)) if item_id is not None else ("number", int(number or 0))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_TRIAGE_COLS} FROM triage WHERE platform = ? AND {col} = ?", (platform, value)
+            ).fetchone()
+        return None if row is None else _triage_item(row)
+
+    def triage_items(self, platform: str | None = None, *, state: str | None = None) -> list[TriageItem]:
+        """Triage items (of one platform, in one state), oldest first."""
+        sql, params = f"SELECT {_TRIAGE_COLS} FROM triage WHERE 1 = 1", []
+        if platform is not None:
+            sql, params = sql + " AND platform = ?", [*params, platform]
+        if state is not None:
+            sql, params = sql + " AND state = ?", [*params, state]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, number", tuple(params)).fetchall()
+        return [_triage_item(r) for r in rows]
+
+    def triage_shown(self, platform: str, item_ids: list[str], message_id: str) -> None:
+        """Record that these queued items were shown to the moderators (in that message)."""
+        with self._lock:
+            for item in item_ids:
+                self._db.execute(
+                    "UPDATE triage SET state = 'shown', message_id = ?, shown_at = ? "
+                    "WHERE platform = ? AND item_id = ? AND state = 'queued'",
+                    (str(message_id), time.time(), platform, str(item)),
+                )
+
+    def triage_decide(self, platform: str, item_id: str, *, by: str, decision: str) -> bool:
+        """Settle an item; True only for the first decision, ever (two moderators: one wins)."""
+        return (
+            self._write(
+                "UPDATE triage SET state = 'decided', decided_by = ?, decision = ?, decided_at = ? "
+                "WHERE platform = ? AND item_id = ? AND state != 'decided'",
+                (str(by), decision, time.time(), platform, str(item_id)),
+            )
+            == 1
+        )
+
+    def reply_id(self, platform: str, key: str) -> str | None:
+        """The id of the reply posted for a claimed item, if it was recorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT reply_id FROM claims WHERE platform = ? AND key = ? AND state = 'posted'", (platform, key)
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def posted_replies(self, platform: str, *, since: float) -> list[tuple[str, str, str]]:
+        """(key, where, reply id) of the replies posted at or after `since`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, where_, reply_id FROM claims WHERE platform = ? AND state = 'posted' "
+                "AND reply_id IS NOT NULL AND posted_at >= ? ORDER BY posted_at, key",
+                (platform, float(since)),
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def triage_undo(self, platform: str, item_id: str) -> None:
+        """Reopen an item whose decision could not be carried out (the reply failed for sure)."""
+        self._write(
+            "UPDATE triage SET state = 'shown', decided_by = NULL, decision = NULL, decided_at = NULL "
+            "WHERE platform = ? AND item_id = ?",
+            (platform, str(item_id)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRecord:
+    """One human decision as a labelled example: masked text, entry, on topic or not, who, when."""
+
+    id: int
+    at: datetime
+    platform: str
+    item_id: str
+    where: str
+    text: str
+    entry: str | None
+    decision: str
+    label: str
+    decided_by: str
+    author_id: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TriageItem:
+    """A post shown to the moderators: its number, masked text, candidate entry, state, decision."""
+
+    platform: str
+    item_id: str
+    number: int
+    where: str
+    author_id: str
+    text: str
+    entry: str | None
+    score: float | None
+    reasons: str
+    url: str | None
+    kind: str
+    state: str
+    message_id: str | None
+    created_at: float
+    shown_at: float | None
+    decided_at: float | None
+    decided_by: str | None
+    decision: str | None
+
+
+_TRIAGE_COLS = (
+    "platform, item_id, number, where_, author_id, text, entry, score, reasons, url, kind, state, message_id, "
+    "created_at, shown_at, decided_at, decided_by, decision"
+)
+
+
+def _triage_item(r: tuple) -> TriageItem:
+    return TriageItem(*r)

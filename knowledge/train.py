@@ -224,11 +224,17 @@ def _entry_model(c: float | None = None):
     return OneVsRestClassifier(LogisticRegression(C=ENTRY_C if c is None else c, solver="liblinear", max_iter=1000, tol=1e-6))
 
 
-def _folds(groups: Sequence[str], k: int = FOLDS) -> list[int]:
-    """A fold per example: groups dealt round-robin in order of a stable hash (no RNG)."""
-    order = sorted(set(groups), key=lambda g: hashlib.sha256(g.encode()).hexdigest())
+def _folds(groups: Sequence[str], k: int = FOLDS, dealt: Iterable[str] | None = None) -> list[int]:
+    """A fold per example: groups dealt round-robin in order of a stable hash (no RNG).
+
+    `dealt`: deal only these groups round-robin (the shipped data's), and put any other group in
+    the fold its hash names, so that adding a few examples (a community's labels) leaves every
+    shipped group in its fold and the out-of-fold threshold does not jitter.
+    """
+    base = set(groups) if dealt is None else set(dealt)
+    order = sorted(base, key=lambda g: hashlib.sha256(g.encode()).hexdigest())
     fold_of = {g: i % k for i, g in enumerate(order)}
-    return [fold_of[g] for g in groups]
+    return [fold_of[g] if g in fold_of else int(hashlib.sha256(g.encode()).hexdigest()[:8], 16) % k for g in groups]
 
 
 def _platt(z: Sequence[float], y: Sequence[int]) -> tuple[float, float]:
@@ -294,9 +300,9 @@ def choose_band(p: Sequence[float], y: Sequence[int]) -> tuple[float, float]:
     return min(low, high), high
 
 
-def _oof(rows, y, groups, vocab, x=None):
+def _oof(rows, y, groups, vocab, x=None, dealt=None):
     """Out-of-fold raw gate scores (decision values)."""
-    folds = _folds(groups)
+    folds = _folds(groups, dealt=dealt)
     x = _matrix(rows, vocab) if x is None else x
     z = [0.0] * len(y)
     import numpy as np
@@ -332,8 +338,14 @@ def _by_writer(rows, y, writers, vocab, x, calib, threshold, vetoed) -> dict[str
     return out
 
 
-def fit(examples: list[Example], digests: dict[str, str] | None = None, *, evaluate: bool = True) -> dict:
-    """The model file's content (a dict ready for `json.dumps`)."""
+def fit(
+    examples: list[Example],
+    digests: dict[str, str] | None = None,
+    *,
+    evaluate: bool = True,
+    dealt: Iterable[str] | None = None,
+) -> dict:
+    """The model file's content (a dict ready for `json.dumps`); `dealt`: see `_folds`."""
     import numpy as np
 
     rows = [feats.features(ex.text) for ex in examples]
@@ -345,7 +357,7 @@ def fit(examples: list[Example], digests: dict[str, str] | None = None, *, evalu
     x = _matrix(g_rows, vocab)
     vetoed = [veto(feats.normalize(examples[i].text)) is not None for i in gate_idx]
 
-    z = _oof(g_rows, y, groups, vocab, x)
+    z = _oof(g_rows, y, groups, vocab, x, dealt=None if dealt is None else set(dealt))
     a, b = _platt(z, y)
     p_oof = [0.0 if v else _sigmoid(a * zi + b) for zi, v in zip(z, vetoed, strict=True)]
     low, high = choose_band(p_oof, y)

@@ -68,8 +68,11 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from bot.labels import triage_section
+
     try:
         records = store.decisions_since(since)
+        triage = triage_section(store.triage_items(), store.labels(), since=since)
     finally:
         store.close()
     if cfg.min_score is not None:
@@ -91,6 +94,12 @@ def main(args: argparse.Namespace) -> int:
         return 0
     period = f"{since:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"
     sys.stdout.write(
-        render_digest(records, title=f"farmhand digest: {words}", threshold=threshold, period=period)
+        render_digest(
+            records,
+            title=f"farmhand digest: {words}",
+            threshold=threshold,
+            period=period,
+            extra=triage,
+        )
     )
     return 0

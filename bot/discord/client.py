@@ -20,6 +20,7 @@ from bot.discord.context import NO_PINGS, PLATFORM, Deps, platform_error
 from bot.discord.endpoints import use_advertised_gateway
 from bot.discord.recovery import DEFAULT_SPACING_SECONDS, ClaimRecovery
 from bot.discord.sync import sync_if_changed
+from bot.discord.triage import TriageCog
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class FarmhandBot(commands.Bot):
             self, self.deps, autoreply, direct, started_at=self.started_at, spacing=self.recovery_spacing
         )
         await self.add_cog(AppCommandsCog(self, self.deps))
+        await self.add_cog(TriageCog(self, self.deps))
         await sync_if_changed(self.tree, self.deps.store, self.application_id)
 
     async def on_message(self, message: discord.Message) -> None:

@@ -38,7 +38,7 @@ from aiohttp import web
 from bot import audit
 from bot.config import DiscourseConfig
 from bot.core.engine import Engine
-from bot.core.models import Decision, Event
+from bot.core.models import Decision, Event, EventKind
 from bot.discourse.client import (
     ForumAuthError,
     ForumClient,
@@ -57,6 +57,7 @@ from bot.discourse.convert import (
     parse_time,
     to_event,
 )
+from bot.discourse.triage import DiscourseTriage, label_call, sweep_removed
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
@@ -137,6 +138,7 @@ class DiscourseAdapter:
         self._warned_not_moderator = False
         self._started_wall = time.time()
         self._wake = asyncio.Event()
+        self.triage = DiscourseTriage(self)
         health.register(PLATFORM)
 
     # -- start-up -------------------------------------------------------------------------
@@ -354,7 +356,10 @@ class DiscourseAdapter:
             if not done:
                 return False  # stop here: the cursor must not pass an unhandled post
             self.store.set_cursor(_cursor_name(feed), str(post_id))
-        return await self._recheck_edits()
+        complete = await self._recheck_edits()
+        await self.triage.flush()
+        await sweep_removed(self.triage)
+        return complete
 
     async def _recheck_edits(self) -> bool:
         """A bounded look-back over the newest page of each feed (already fetched, no extra
@@ -459,6 +464,12 @@ class DiscourseAdapter:
         if author.is_self or author.is_bot:
             self._remember(post_id)  # never itself or other bots; not even an audit line
             return True
+        if private and self.triage.is_command_post(post):
+            # The moderators' triage PM: commands, never questions (bot/discourse/triage.py).
+            done = await self.triage.handle_command_post(post)
+            if done:
+                self._remember(post_id)
+            return done
         if private and is_regular(post):
             try:
                 mine = await self._my_conversation(topic_id)
@@ -487,6 +498,7 @@ class DiscourseAdapter:
         decision = await self.engine.decide_async(event)
         if not decision.posts or self.shadow:
             self._record(event, decision, posted=False)
+            self.triage.queue(event, decision)
             await self._report(event, decision, posted=False, reply_id=None, source=source)
             self._remember(post_id)
             return True
@@ -542,6 +554,8 @@ class DiscourseAdapter:
         self.store.mark_posted(PLATFORM, key, str(reply_id), where=str(topic_id))
         self.health.success(PLATFORM, "reply")
         self._record(event, decision, posted=True)
+        if event.kind is EventKind.MENTION:
+            await label_call(self.triage, event, decision, post)
         await self._report(event, decision, posted=True, reply_id=reply_id, source=source)
         self._remember(post_id)
         return True

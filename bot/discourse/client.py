@@ -260,6 +260,29 @@ class ForumClient:
             raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
         return data
 
+    async def post(self, post_id: int) -> dict[str, Any] | None:
+        """One post (`GET /posts/{id}.json`), or None when the forum says it is not there (404)."""
+        try:
+            data = await self.call(lambda: self._c._get(f"/posts/{int(post_id)}.json"), f"GET /posts/{post_id}.json")
+        except (ForumRejected, ForumAuthError) as exc:
+            if getattr(exc, "status", None) in (403, 404):
+                return None
+            raise
+        return data if isinstance(data, dict) else None
+
+    async def private_message(self, title: str, raw: str, recipients: list[str]) -> dict[str, Any]:
+        """Start a private message to users or groups (`target_recipients`); returns its first post."""
+        names = ",".join(recipients)
+        data = await self.call(
+            lambda: self._c.create_post(
+                raw, title=title, archetype="private_message", target_recipients=names
+            ),
+            "POST /posts (private message)",
+        )
+        if not isinstance(data, dict) or "topic_id" not in data:
+            raise ForumUnavailable("POST /posts (private message): no post in the answer")
+        return data
+
     async def pending_posts(self, username: str) -> list[dict[str, Any]]:
         """The user's posts waiting in the review queue (`GET /posts/{username}/pending.json`)."""
         data = await self.call(

@@ -9,8 +9,10 @@ and the exact `application/json; charset=utf-8` content type pydiscourse demands
 - GET  /private-posts.json?before=N   -> {"private_posts": [...]}  (PMs the API user is in)
 - GET  /t/{id}.json                   -> topic with post_stream.posts and post_stream.stream
 - GET  /t/{id}/posts.json?post_ids[]= -> {"post_stream": {"posts": [...]}}
+- GET  /posts/{id}.json               -> one post (deleted ones to staff only, with deleted_at)
 - POST /posts(.json)                  new topic, reply (topic_id, reply_to_post_number),
-                                      or PM (archetype=private_message, target_recipients)
+                                      or PM (archetype=private_message, target_recipients:
+                                      usernames and group names; an unknown one is a 422)
 
 Auth is the `Api-Key` / `Api-Username` header pair; a wrong key or unknown user gets 403
 like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` or plain
@@ -19,7 +21,8 @@ text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the p
 "posted" and "recorded"); `send_webhooks_to(url, secret)` delivers signed `post_created`
 and `post_edited` webhooks. What a real forum does that a friendly fake would not: post
 types and staff-only whispers, admin/moderator PM views, group inboxes and flags, the
-review queue (`enqueued`), 403s (closed topics, key scopes), edits and late posts — see
+review queue (`enqueued`), 403s (closed topics, key scopes), edits, late posts and deleted
+posts (`delete_post()`) — see
 docs/discourse.md. It runs a stdlib threading HTTP server on its own thread; port 0 picks a free port.
 """
 
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 JSON_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE = 50
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4  # Discourse's Post.types
+GROUPS = ("moderators", "staff", "admins")  # the automatic groups a PM can be sent to
 
 
 @dataclass(slots=True)
@@ -374,6 +378,15 @@ class SandboxForum:
                 threading.Thread(target=self._deliver, args=args, daemon=True).start()
             return dict(post)
 
+    def delete_post(self, post_id: int, by: str = "maria_mod") -> None:
+        """Delete a post as Discourse does for a moderator (or its author): `deleted_at` and
+        `deleted_by` set; gone from /posts.json and /private-posts.json; still served, marked,
+        to staff in /t/{id}.json and /posts/{id}.json, a 404 there for everyone else."""
+        with self._lock:
+            post = self._posts[post_id]
+            post["deleted_at"] = _now_iso()
+            post["deleted_by"] = self._basic_user(by) if by in self._users else None
+
     def posts(self, *, topic_id: int | None = None, username: str | None = None) -> list[dict[str, Any]]:
         """Posts in id order, optionally of one topic and/or one author."""
         with self._lock:
@@ -468,7 +481,9 @@ class SandboxForum:
         return details
 
     def _post_visible(self, post: dict[str, Any], user: dict[str, Any]) -> bool:
-        """Whispers are served to staff only (Discourse's default whisperers)."""
+        """Whispers and deleted posts are served to staff only (Discourse's default whisperers)."""
+        if post.get("deleted_at") and not user["staff"]:
+            return False
         return post["post_type"] != WHISPER or bool(user["staff"])
 
     def handle(
@@ -527,6 +542,11 @@ class SandboxForum:
                 if p["username"] == m.group(1)
             ]
             return _json(200, {"pending_posts": rows})
+        if m := re.fullmatch(r"/posts/(\d+)\.json", path):
+            post = self._posts.get(int(m.group(1)))
+            if post is None or not self._visible(self._topics[post["topic_id"]], user):
+                return _not_found()
+            return _json(200, post) if self._post_visible(post, user) else _not_found()
         if path == "/site.json":
             return _json(200, {"categories": self.categories})
         if path == "/categories.json":
@@ -536,7 +556,7 @@ class SandboxForum:
             before = int(query.get("before", ["0"])[0] or 0)
             rows = []
             for pid in sorted(self._posts, reverse=True):
-                if (before and pid >= before) or pid in self._withheld:
+                if (before and pid >= before) or pid in self._withheld or self._posts[pid].get("deleted_at"):
                     continue
                 topic = self._topics[self._posts[pid]["topic_id"]]
                 is_pm = topic.archetype == "private_message"
@@ -634,11 +654,18 @@ class SandboxForum:
         if len(title.strip()) < 5:
             return _json(422, {"errors": ["Title is too short (minimum is 5 characters)"]})
         if one("archetype") == "private_message":
-            names = (one("target_recipients") or one("target_usernames")).split(",")
-            recipients = [n.strip() for n in names if n.strip() in self._users]
-            if not recipients:
+            names = [n.strip() for n in (one("target_recipients") or one("target_usernames")).split(",")]
+            recipients = [n for n in names if n in self._users]
+            groups = [n for n in names if n in GROUPS and n not in self._users]
+            unknown = [n for n in names if n and n not in recipients and n not in groups]
+            if unknown or not (recipients or groups):
                 return _json(422, {"errors": ["You must choose a valid user."]})
-            return _json(200, self.create_topic(user["username"], title, raw, private_to=recipients))
+            return _json(
+                200,
+                self.create_topic(
+                    user["username"], title, raw, private_to=recipients, private_to_groups=groups
+                ),
+            )
         cat = one("category")
         return _json(
             200,

@@ -250,7 +250,7 @@ def _all_parsers(p: argparse.ArgumentParser, name: str = "farmhand"):
 
 def test_every_help_ends_with_two_or_three_examples():
     parsers = list(_all_parsers(build_parser()))
-    assert len(parsers) == 17
+    assert len(parsers) == 19
     for name, p in parsers:
         text = p.format_help().rstrip("\n")
         tail = text.rsplit("\nexamples:\n", 1)

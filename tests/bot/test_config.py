@@ -91,3 +91,22 @@ def test_retention_days_defaults_to_90_and_validates():
     assert parse_config("state_path: s\nretention_days: 0\n", env=ENV).retention_days == 0
     with pytest.raises(ConfigError, match="retention_days"):
         parse_config("state_path: s\nretention_days: -1\n", env=ENV)
+
+
+def test_triage_keys():
+    from datetime import UTC, datetime
+
+    cfg = parse_config(
+        "state_path: s\n"
+        "discourse: {url: 'https://f.example', api_username: fh, triage_recipients: [mods, '@ann'], triage_minutes: 10}\n"
+        "discord: {triage_channel: 123456789012345678, triage_all_until: 2026-02-01}\n",
+        env=ENV,
+    )
+    assert cfg.discourse.triage_recipients == ("mods", "ann") and cfg.discourse.triage_minutes == 10
+    assert cfg.discord.triage_channel == 123456789012345678
+    assert cfg.discord.triage_all_until == datetime(2026, 2, 1, tzinfo=UTC)
+    plain = parse_config("state_path: s\ndiscord: {}\n", env=ENV)
+    assert plain.discord.triage_channel is None and plain.discord.triage_all_until is None
+    for bad in ("triage_channel: '#mods'", "triage_all_until: next week"):
+        with pytest.raises(ConfigError, match=r"discord\.triage_"):
+            parse_config(f"state_path: s\ndiscord: {{{bad}}}\n", env=ENV)

@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import labels
 from bot.core.models import Action, Decision
 from bot.discord import convert
 from bot.discord.context import NO_PINGS, PLATFORM, Deps, platform_error, send_reply
@@ -172,6 +173,20 @@ class AppCommandsCog(commands.Cog, name="AppCommands"):
             return
         await self._followup(interaction, Reply((f"Posted **{decision.entry.title}**.",)))
         deps.record(event, decision, posted=True)
+        if deps.store.claim_state(PLATFORM, f"msg:{message.id}") != "posted":
+            # A moderator answered a post the bot stayed silent on: a positive label.
+            labels.record(
+                deps.store,
+                platform=PLATFORM,
+                item_id=str(message.id),
+                where=str(message.channel.id),
+                text=message.content,
+                decision="called",
+                decided_by=str(interaction.user.id),
+                entry=decision.entry.id,
+                author_id=str(message.author.id),
+                url=message.jump_url,
+            )
 
     async def analyze_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Verdict on the message's text and attachments, ephemeral."""

@@ -20,6 +20,7 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot import labels
 from bot.core.models import Decision, Event, EventKind
 from bot.discord import convert
 from bot.discord.context import (
@@ -123,6 +124,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if not decision.posts and not readable:
             if decision.match is not None and decision.match.candidate:
                 deps.record(event, decision, posted=False)  # near misses help tune the threshold
+                await self._triage(message, event, decision)
             return
         if not self.flood.allows(message.author.id):
             log.info("discord: flood protection, not replying to %s", message.id)
@@ -204,6 +206,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
         if not decision.posts:
             deps.store.release(PLATFORM, key)
             deps.record(event, decision, posted=False)
+            await self._triage(message, event, decision)
             return False
         if deps.shadow:
             deps.store.release(PLATFORM, key)
@@ -227,6 +230,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=msg.id), str(message.author.id))
         if above is None and entry_id is not None:
             self.recent.remember(slot, entry_id, sent[0].jump_url)
+        await self._triage(message, event, decision, auto=True)
         deps.health.ok(PLATFORM)
         deps.record(
             event,
@@ -247,6 +251,17 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             },
         )
         return True
+
+    async def _triage(self, message: discord.Message, event: Event, decision: Decision, *, auto: bool = False) -> None:
+        """Show the post to the moderators when the triage cog wants it (bot/discord/triage.py)."""
+        cog = self.bot.get_cog("Triage")
+        offer = getattr(cog, "offer", None)
+        if offer is None:
+            return
+        try:
+            await offer(message, event, decision, auto=auto)
+        except Exception:  # triage must never cost the asker their reply
+            log.exception("discord: triage of %s failed", message.id)
 
     async def human_answered(self, message: discord.Message) -> bool:
         """Whether a moderator/helper spoke after the question, or anyone replied to it directly."""
@@ -277,6 +292,7 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             return  # not one of our auto-replies (or already removed)
         if str(payload.user_id) != asker and not convert.is_moderator(payload.member, self.deps.cfg):
             return
+        original = await self._answered_message(payload)
         target = self.bot.get_partial_messageable(payload.channel_id).get_partial_message(payload.message_id)
         try:
             await target.delete()
@@ -288,3 +304,30 @@ class AutoReplyCog(commands.Cog, name="AutoReply"):
             return
         self.deps.store.kv_set(key, "")  # forget who asked: the reply is gone
         log.info("discord: removed reply %s on request of %s", payload.message_id, payload.user_id)
+        if original is not None:  # a removed auto-reply is a negative label (bot/labels.py)
+            labels.record(
+                self.deps.store,
+                platform=PLATFORM,
+                item_id=str(original.id),
+                where=str(original.channel.id),
+                text=original.content,
+                decision="removed",
+                decided_by=str(payload.user_id),
+                author_id=asker,
+                url=original.jump_url,
+            )
+
+    async def _answered_message(self, payload: discord.RawReactionActionEvent) -> discord.Message | None:
+        """The message an auto-reply answered (the reply's reference), read before the reply goes."""
+        try:
+            channel = self.bot.get_channel(payload.channel_id) or await self.bot.fetch_channel(payload.channel_id)
+            reply = await channel.fetch_message(payload.message_id)  # type: ignore[union-attr]
+            ref = reply.reference
+            if ref is None or ref.message_id is None:
+                return None
+            return await channel.fetch_message(ref.message_id)  # type: ignore[union-attr]
+        except discord.HTTPException as exc:
+            platform_error(exc)
+        except Exception:  # the label is a by-product: never let it stop the removal
+            log.debug("discord: cannot read the message reply %s answered", payload.message_id, exc_info=True)
+        return None

@@ -20,7 +20,15 @@ Like Discord, it refuses (and keeps in `FakeDiscord.refused` instead of `writes`
 - a second callback for the same interaction: 400 code 40060 "Interaction has already
   been acknowledged";
 - follow-ups and edits of `@original` before the interaction was acknowledged: 404 code
-  10015 "Unknown Webhook".
+  10015 "Unknown Webhook";
+- message components over Discord's limits (5 action rows, 5 buttons or one select per row,
+  custom ids of 1 to 100 characters and unique within the message, labels of 80, at most 25
+  select options), and an UPDATE_MESSAGE / DEFERRED_UPDATE_MESSAGE callback (types 7, 6)
+  for an interaction that does not come from a message component: 400 code 50035;
+- an edit (PATCH) of a message that does not exist: 404 code 10008.
+Component interactions (`component_interaction()`) carry the message they come from; an
+UPDATE_MESSAGE callback, or an edit of `@original` after a deferred update, changes that
+message, as a PATCH of /channels/{id}/messages/{id} does.
 As Discord still does (deprecated), the first follow-up after a deferral (type 5) edits
 the loading message instead of posting a new one; `followups_edited_loading` lists the
 interactions where that happened.
@@ -47,6 +55,7 @@ EVERYONE_ROLE_ID = GUILD_ID
 WATCHED_ID = 900_000_000_000_000_100  # text channel
 UNWATCHED_ID = 900_000_000_000_000_101  # text channel
 FORUM_ID = 900_000_000_000_000_102  # forum channel
+TRIAGE_ID = 900_000_000_000_000_103  # text channel for moderators (triage)
 TOKEN = "fake-token"
 TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 
@@ -67,6 +76,11 @@ FIELD_VALUE_MAX = 1024
 FOOTER_TEXT_MAX = 2048
 AUTHOR_NAME_MAX = 256
 INTERACTION_DEADLINE = 3.0
+ROWS_MAX = 5
+BUTTONS_PER_ROW_MAX = 5
+CUSTOM_ID_MAX = 100
+LABEL_MAX = 80
+SELECT_OPTIONS_MAX = 25
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -174,6 +188,7 @@ class FakeDiscord:
             (WATCHED_ID, "farming-help", 0),
             (UNWATCHED_ID, "off-topic", 0),
             (FORUM_ID, "questions", 15),
+            (TRIAGE_ID, "moderators", 0),
         ):
             self.channels[cid] = self._channel(cid, name, kind)
 
@@ -364,6 +379,54 @@ class FakeDiscord:
             "context": 0,
         }
 
+    def component_interaction(
+        self,
+        message_id: int,
+        custom_id: str,
+        user: dict[str, Any],
+        *,
+        roles: tuple[int, ...] = (),
+        values: list[str] | None = None,
+        permissions: int = MEMBER_PERMS,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE (type 3) for a press on a button, or a choice in a select (`values`),
+        of a message the fake knows (its channel and content come with it, as from Discord)."""
+        msg = self.messages[message_id]
+        channel_id = int(msg["channel_id"])
+        known = [
+            c
+            for row in msg.get("components") or []
+            for c in row.get("components", [])
+            if c.get("custom_id") == custom_id
+        ]
+        assert known, f"message {message_id} has no component {custom_id!r}"
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": known[0]["type"]}
+        if values is not None:
+            data["values"] = values
+        member = member_payload(user, roles)
+        member["permissions"] = str(permissions)
+        iid = self.next_id()
+        return {
+            "id": str(iid),
+            "application_id": str(APP_ID),
+            "type": 3,
+            "data": data,
+            "message": msg,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(channel_id),
+            "channel": {"id": str(channel_id), "type": self.channels[channel_id]["type"]},
+            "member": member,
+            "token": f"itoken-{iid}",
+            "version": 1,
+            "app_permissions": str(MEMBER_PERMS),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "attachment_size_limit": 25 * 1024 * 1024,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+        }
+
     def _guild(self) -> dict[str, Any]:
         return {
             "id": str(GUILD_ID),
@@ -412,7 +475,15 @@ class FakeDiscord:
         """Start an interaction's 3-second clock (dispatch() does this; a replay keeps the first)."""
         self.interactions.setdefault(
             data["id"],
-            {"token": data["token"], "dispatched": time.monotonic(), "acked": None, "original_edited": False},
+            {
+                "token": data["token"],
+                "dispatched": time.monotonic(),
+                "acked": None,
+                "original_edited": False,
+                "type": data.get("type"),
+                "message_id": (data.get("message") or {}).get("id"),
+                "channel_id": int(data.get("channel_id") or 0),
+            },
         )
 
     async def reconnect_with_replay(self, replay_last: int) -> None:
@@ -539,8 +610,10 @@ class FakeDiscord:
             if state["acked"] is not None:
                 return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
             kind = (body or {}).get("type")
-            if kind == 4:
-                problem = message_problem((body or {}).get("data") or {})
+            if kind in (6, 7) and state.get("type") != 3:
+                return _invalid("type", "Interaction callback type 6/7 needs a message component interaction.")
+            if kind in (4, 7):
+                problem = message_problem((body or {}).get("data") or {}, allow_empty=kind == 7)
                 if problem is not None:
                     return problem
             state["acked"] = kind
@@ -559,6 +632,11 @@ class FakeDiscord:
             return None
         if parts[0] == "channels" and parts[2:] == ["messages"] and method == "POST":
             return message_problem(body or {})
+        if parts[0] == "channels" and parts[2:3] == ["messages"] and len(parts) == 4 and method == "PATCH":
+            msg = self.messages.get(int(parts[3]))
+            if msg is None or msg["channel_id"] != parts[1]:
+                return 404, {"message": "Unknown Message", "code": 10008}
+            return message_problem(body or {}, allow_empty=True)
         return None
 
     def _interaction_by_token(self, token: str) -> dict[str, Any] | None:
@@ -628,6 +706,8 @@ class FakeDiscord:
             return _json(channel)
         if parts[0] == "channels" and parts[2:] == ["messages"] and method == "POST":
             return _json(self._bot_message(int(parts[1]), body or {}))
+        if parts[0] == "channels" and parts[2:3] == ["messages"] and len(parts) == 4 and method == "PATCH":
+            return _json(self._edit_message(int(parts[3]), body or {}))
         if parts[0] == "channels" and parts[2:3] == ["messages"] and method == "GET":
             return self._get_messages(int(parts[1]), parts[3:], query or {})
         if parts[0] == "channels" and ("reactions" in parts or method == "DELETE"):
@@ -647,6 +727,9 @@ class FakeDiscord:
         if parts[0] == "webhooks" and method == "POST":
             return _json(self._bot_message(0, body or {}))
         if parts[0] == "webhooks" and method == "PATCH":
+            state = self._interaction_by_token(parts[2]) if len(parts) >= 3 else None
+            if state is not None and state["acked"] in (6, 7) and state["message_id"] and parts[-1] == "@original":
+                return _json(self._edit_message(int(state["message_id"]), body or {}))
             return _json(self._bot_message(0, body or {}))
         return _json({"message": f"fake discord: no route {method} {path}", "code": 0}, status=404)
 
@@ -683,18 +766,35 @@ class FakeDiscord:
             reply_to=None if ref is None else int(ref),
         )
         msg["embeds"] = body.get("embeds") or []
+        msg["components"] = body.get("components") or []
+        if body.get("flags"):
+            msg["flags"] = body["flags"]
+        return msg
+
+    def _edit_message(self, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply an edit: the fields the body names replace the stored ones."""
+        msg = self.messages[message_id]
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                msg[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        msg["edited_timestamp"] = TIMESTAMP
         return msg
 
     def _callback(self, interaction_id: str, body: dict[str, Any]) -> dict[str, Any]:
         kind = body.get("type")
-        result: dict[str, Any] = {"interaction": {"id": interaction_id, "type": 2}}
+        itype = (self.interactions.get(interaction_id) or {}).get("type") or 2
+        result: dict[str, Any] = {"interaction": {"id": interaction_id, "type": itype}}
         data = body.get("data") or {}
-        if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
-            msg = self._bot_message(0, data)
+        if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE (in the interaction's channel)
+            msg = self._bot_message((self.interactions.get(interaction_id) or {}).get("channel_id") or 0, data)
             result["interaction"].update(
                 response_message_id=msg["id"], response_message_ephemeral=bool(data.get("flags", 0) & 64)
             )
             result["resource"] = {"type": 4, "message": msg}
+        elif kind == 7:  # UPDATE_MESSAGE: the component's own message changes
+            state = self.interactions.get(interaction_id) or {}
+            if state.get("message_id"):
+                result["resource"] = {"type": 7, "message": self._edit_message(int(state["message_id"]), data)}
         elif kind == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
             result["interaction"].update(
                 response_message_loading=True, response_message_ephemeral=bool(data.get("flags", 0) & 64)
@@ -750,6 +850,41 @@ def message_problem(body: dict[str, Any], *, allow_empty: bool = False) -> tuple
             return _invalid(f"embeds.{i}.author.name", f"Must be {AUTHOR_NAME_MAX} or fewer in length.")
     if total > EMBED_TOTAL_MAX:
         return _invalid("embeds", f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}")
+    return component_problem(body.get("components") or [])
+
+
+def component_problem(rows: list[dict[str, Any]]) -> tuple[int, dict[str, Any]] | None:
+    """Discord's answer to message components it refuses, or None."""
+    if len(rows) > ROWS_MAX:
+        return _invalid("components", f"Must be {ROWS_MAX} or fewer in length.")
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") != 1 or not items:
+            return _invalid(f"components.{i}", "An action row (type 1) with at least one component.")
+        selects = [c for c in items if c.get("type") in (3, 5, 6, 7, 8)]
+        if (selects and len(items) > 1) or len(items) > BUTTONS_PER_ROW_MAX:
+            return _invalid(f"components.{i}", "At most 5 buttons, or one select menu, per action row.")
+        for j, c in enumerate(items):
+            where = f"components.{i}.components.{j}"
+            cid = c.get("custom_id")
+            if c.get("type") == 2 and c.get("style") == 5:
+                if not c.get("url") or cid:
+                    return _invalid(where, "A link button has a url and no custom_id.")
+            elif not isinstance(cid, str) or not 1 <= len(cid) <= CUSTOM_ID_MAX:
+                return _invalid(f"{where}.custom_id", f"Must be between 1 and {CUSTOM_ID_MAX} in length.")
+            elif cid in seen:
+                return _invalid(f"{where}.custom_id", "Component custom id cannot be duplicated")
+            else:
+                seen.add(cid)
+            if len(c.get("label") or "") > LABEL_MAX or len(c.get("placeholder") or "") > 150:
+                return _invalid(f"{where}.label", f"Must be {LABEL_MAX} or fewer in length.")
+            options = c.get("options")
+            if c.get("type") == 3 and (not options or len(options) > SELECT_OPTIONS_MAX):
+                return _invalid(f"{where}.options", f"Must be between 1 and {SELECT_OPTIONS_MAX} in length.")
+            for k, o in enumerate(options or []):
+                if len(o.get("label") or "") > LABEL_MAX or len(o.get("value") or "") > 100:
+                    return _invalid(f"{where}.options.{k}", f"Must be {LABEL_MAX} or fewer in length.")
     return None
 
 

@@ -156,3 +156,47 @@ async def test_followups_need_an_acknowledgement_and_the_first_after_a_defer_edi
         await _followup(http, other, {"content": "answer"}, method="PATCH")
         await _followup(http, other, {"content": "more"})
         assert fake.followups_edited_loading == [inter["token"]]
+
+
+def _button(cid: str | None, label: str = "b") -> dict[str, Any]:
+    b: dict[str, Any] = {"type": 2, "style": 1, "label": label}
+    if cid is not None:
+        b["custom_id"] = cid
+    return b
+
+
+def _row(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(items)}
+
+
+async def test_component_limits():
+    async with _client() as (fake, http):
+        ok = [_row(*(_button(f"id{r}{i}", "x" * 80) for i in range(5))) for r in range(5)]
+        await _post(http, {"content": "c", "components": ok})
+        await _post(http, {"content": "c", "components": [_row(_button("x" * 100))]})
+        select = {"type": 3, "custom_id": "s", "options": [{"label": str(i), "value": str(i)} for i in range(25)]}
+        await _post(http, {"content": "c", "components": [_row(select)]})
+        for bad in (
+            [*ok, _row(_button("z"))],  # 6 rows
+            [_row(*(_button(f"b{i}") for i in range(6)))],  # 6 buttons in a row
+            [_row(_button("x" * 101))],  # custom id too long
+            [_row(_button(None))],  # no custom id
+            [_row(_button("same"), _button("same"))],  # duplicate ids
+            [_row(_button("l", "x" * 81))],  # label too long
+            [_row({**select, "options": select["options"] * 2})],  # 50 options
+            [_row(select, _button("with-a-select"))],  # a select shares no row
+        ):
+            assert await _refused(http, {"content": "c", "components": bad}) == 50035
+        assert len(fake.posts()) == 3 and len(fake.refused) == 8
+
+
+async def test_editing_a_missing_message_is_unknown_message():
+    async with _client() as (_fake, http):
+        msg = await _post(http, {"content": "c"})
+        route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=WATCHED_ID, message_id=msg["id"])
+        edited = await http.request(route, json={"content": "d"})
+        assert edited["content"] == "d"
+        gone = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=WATCHED_ID, message_id=1)
+        with pytest.raises(discord.NotFound) as info:
+            await http.request(gone, json={"content": "d"})
+        assert info.value.code == 10008
