@@ -29,6 +29,8 @@ def record(
 ) -> None:
     """Write the audit row, log one line with the reason (at `level`), and count the decision."""
     reason = reason or decision.reason
+    if decision.match is not None:
+        reason = f"{reason} [{why(decision.match)}]"
     mode = "shadow" if shadow else "live"
     score = decision.match.score if decision.match is not None else None
     verdict = decision.verdict.verdict if decision.verdict is not None else None
@@ -85,3 +87,14 @@ def record(
         if event.created_at is not None:
             age = (datetime.now(UTC) - event.created_at).total_seconds()
             metrics.REPLY_LATENCY.labels(platform=event.platform).observe(max(age, 0.0))
+
+
+def why(match: object) -> str:
+    """The matcher's reasons in a few words, for the audit log: band, probability, the two
+    strongest features and any veto (`Match.reasons` holds the full list)."""
+    band = getattr(match, "band", None) or "?"
+    score = getattr(match, "score", 0.0) or 0.0
+    reasons = getattr(match, "reasons", ()) or ()
+    top = [r.removeprefix("feature ") for r in reasons if r.startswith("feature ")][:2]
+    vetoes = [r for r in reasons if r.startswith("veto")][:1]
+    return "; ".join([f"band {band}, p {score:.2f}", *top, *vetoes])

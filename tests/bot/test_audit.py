@@ -69,3 +69,15 @@ def test_posted_reply_counts_reply_and_latency(tmp_path):
     assert _count("farmhand_replies_posted_total", platform="discourse") == replies + 1
     assert _count("farmhand_post_to_reply_seconds_count", platform="discourse") == latency + 1
     store.close()
+
+
+def test_the_audit_reason_says_why_the_matcher_decided():
+    from bot.audit import why
+    from knowledge import default_kb
+
+    m = default_kb().match("my node says virtualized but it's a real dell r720, help")
+    text = why(m)
+    assert text.startswith(f"band {m.band}, p {m.score:.2f}")
+    assert "veto" in text  # the support case is a veto, and the audit line says so
+    m = default_kb().match("can I farm threefold with zos in a proxmox vm?")
+    assert "band sure" in why(m) and "word" in why(m)
