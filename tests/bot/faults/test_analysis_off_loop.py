@@ -115,3 +115,21 @@ def test_cutting_multibyte_text_keeps_to_the_byte_limit():
     engine = Engine(default_kb(), max_dump_bytes=1000)
     prose, dump, notes = engine._split(_event(1, text="ü" * 5000))
     assert notes and len((prose + dump).encode()) <= 1000
+
+
+def test_a_real_run_judges_a_big_pasted_dump_in_a_worker(forum, tmp_path):
+    from tests.bot.faults.conftest import polls, start, stop, wait_for, write_config
+
+    proc = start(write_config(tmp_path, forum.url), forum.api_key)
+    dmi = "Handle 0x0001, DMI type 1, 27 bytes\nSystem Information\n\tManufacturer: QEMU\n\tProduct Name: Standard PC\n"
+    body = "Is my node virtualized? Here is my dump:\n\n```\n" + dmi + PROMPTED[:60_000] + "```\n"
+    try:
+        assert wait_for(lambda: polls(forum) >= 2)
+        topic = forum.create_topic("alice", "Is my ThreeFold node running in a VM?", body)
+        assert wait_for(lambda: len(forum.posts(topic_id=topic["topic_id"], username="farmhand")) == 1, 30)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    reply = forum.posts(topic_id=topic["topic_id"], username="farmhand")[0]
+    assert "qemu" in reply["raw"].lower() or "virtual" in reply["raw"].lower()
+    assert "engine error" not in err and "Traceback" not in err
