@@ -20,21 +20,26 @@ never raises. The rules, in the order they apply:
 `answer_staff` is a constructor option rather than an event field because it is a
 per-platform setting: the service builds one engine per platform.
 
-Adapters on an event loop call `decide_async`: a small text is decided inline, anything
-with an attachment or a long text runs on a small shared pool of worker threads
-(`ANALYSIS_WORKERS`), so a burst of big pastes neither stalls the loop (and `/healthz`)
-nor runs more than that many analyses at once; the rest wait their turn.
+Adapters on an event loop call `decide_async`: a small text is decided inline; for anything
+with an attachment or a long text, the heavy part (cutting, splitting, decoding, the
+detector) runs in a small shared pool of worker processes (`ANALYSIS_WORKERS`), and only the
+quick matching happens on the loop. Threads would not do: the detector's regular
+expressions hold the GIL for a whole call over a megabyte, which starved the loop for
+seconds. So a burst of big pastes neither stalls the loop (and `/healthz`) nor runs more
+than that many analyses at once; the rest wait their turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
-from bot.core.models import Action, Decision, Event, EventKind
+from bot.core.models import Action, Attachment, Decision, Event, EventKind
 from bot.core.paste import split_paste
 from detector import InputRefused, analyze, decode, looks_like_dump
 from detector.model import Verdict
@@ -47,16 +52,71 @@ DEFAULT_MAX_DUMP_BYTES = 10 * 1024 * 1024
 ANALYSIS_WORKERS = 2  # analyses at once, across every engine in the process
 INLINE_TEXT_CHARS = 16 * 1024  # below this, with no attachment, deciding takes well under 10 ms
 
-_pool: ThreadPoolExecutor | None = None
+_pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
+# (prose, verdict or None, notes): the heavy half of a decision, computed in a worker.
+Prepared = tuple[str, Verdict | None, tuple[str, ...]]
 
-def _analysis_pool() -> ThreadPoolExecutor:
+
+def _analysis_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=ANALYSIS_WORKERS, thread_name_prefix="analysis")
+            # "spawn": never fork a process that runs an event loop and library threads.
+            _pool = ProcessPoolExecutor(
+                max_workers=ANALYSIS_WORKERS, mp_context=multiprocessing.get_context("spawn")
+            )
         return _pool
+
+
+def _drop_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def split_event_text(
+    text: str, attachments: tuple[Attachment, ...], max_dump_bytes: int
+) -> tuple[str, str, tuple[str, ...]]:
+    """(prose, dump, notes): the question, the paste (text and attachments), and caveats."""
+    notes: list[str] = []
+    limit = max_dump_bytes
+    # Cut by characters first (each is at least one byte), so a 60 MB post is never
+    # encoded whole; then trim the (now small) rest to the byte limit.
+    cut = len(text) > limit
+    if cut:
+        text = text[:limit]
+    if len(text) > limit // 4 and len(encoded := text.encode("utf-8", "ignore")) > limit:
+        text = encoded[:limit].decode("utf-8", "ignore")
+        cut = True
+    if cut:
+        notes.append(f"text cut to the first {limit} bytes")
+    paste = split_paste(text, looks_like_dump)
+    dumps = [paste.dump] if paste.has_dump else []
+    for att in attachments:
+        if att.content is None:
+            notes.append(f"attachment {att.filename!r} was not read")
+            continue
+        try:
+            content = decode(att.content, max_bytes=max_dump_bytes)
+        except InputRefused as exc:
+            notes.append(f"attachment {att.filename!r} refused: {exc}")
+            continue
+        if looks_like_dump(content):
+            dumps.append(content)
+        else:
+            notes.append(f"attachment {att.filename!r} does not look like tool output")
+    return paste.prose, "\n\n".join(dumps), tuple(notes)
+
+
+def prepare(text: str, attachments: tuple[Attachment, ...], max_dump_bytes: int) -> Prepared:
+    """Split and analyse (pure, picklable in and out): what a worker process computes."""
+    prose, dump, notes = split_event_text(text, attachments, max_dump_bytes)
+    return prose, (analyze(dump) if dump else None), notes
+
 
 # An explicit call whose candidate scores below this share of the threshold is not about
 # any entry ("@farmhand thanks!"): it gets help instead of a random answer.
@@ -92,19 +152,35 @@ class Engine:
 
     async def decide_async(self, event: Event) -> Decision:
         """`decide` for code on an event loop: off the loop when the event is big. Never raises."""
-        if not event.attachments and len(event.text or "") <= INLINE_TEXT_CHARS:
+        if (not event.attachments and len(event.text or "") <= INLINE_TEXT_CHARS) or self._early(event):
             return self.decide(event)
-        return await asyncio.get_running_loop().run_in_executor(_analysis_pool(), self.decide, event)
-
-    def decide(self, event: Event) -> Decision:
-        """The decision for one event, with a one-line reason. Never raises."""
+        loop = asyncio.get_running_loop()
+        args = (event.text or "", tuple(event.attachments), self.max_dump_bytes)
         try:
-            return self._decide(event)
+            try:
+                prepared = await loop.run_in_executor(_analysis_pool(), prepare, *args)
+            except BrokenProcessPool:  # a worker died (OOM killer?): start afresh, once
+                log.warning("analysis worker died; restarting the pool")
+                _drop_pool()
+                prepared = await loop.run_in_executor(_analysis_pool(), prepare, *args)
+        except Exception as exc:  # one bad post must not stop the bot
+            log.error("analysis failed on %s item %s: %s", event.platform, event.item_id, type(exc).__name__)
+            return Decision(Action.SILENT, f"engine error: {type(exc).__name__}")
+        return self.decide(event, prepared)
+
+    def decide(self, event: Event, prepared: Prepared | None = None) -> Decision:
+        """The decision for one event, with a one-line reason. Never raises.
+
+        `prepared`: the result of `prepare()` for this event, when it was computed elsewhere.
+        """
+        try:
+            return self._decide(event, prepared)
         except Exception as exc:  # one bad post must not stop the bot
             log.exception("engine failed on %s item %s", event.platform, event.item_id)
             return Decision(Action.SILENT, f"engine error: {type(exc).__name__}")
 
-    def _decide(self, event: Event) -> Decision:
+    def _early(self, event: Event) -> Decision | None:
+        """The decisions that need no look at the text (who posted, and where)."""
         author = event.author
         if author.is_self:
             return Decision(Action.SILENT, "own post")
@@ -115,9 +191,16 @@ class Engine:
             return Decision(Action.SILENT, "staff post: staff are not auto-answered")
         if not explicit and event.answered_by_human:
             return Decision(Action.SILENT, "a staff member or trusted helper already answered here")
+        return None
 
-        prose, dump, notes = self._split(event)
-        verdict = analyze(dump) if dump else None
+    def _decide(self, event: Event, prepared: Prepared | None) -> Decision:
+        early = self._early(event)
+        if early is not None:
+            return early
+        explicit = event.explicit
+        if prepared is None:
+            prepared = prepare(event.text or "", tuple(event.attachments), self.max_dump_bytes)
+        prose, verdict, notes = prepared
         if verdict is not None:
             if (
                 event.kind is EventKind.NEW_TOPIC
@@ -149,36 +232,8 @@ class Engine:
         return Decision(Action.SILENT, _off_topic_reason(match, self.threshold), match=match, notes=notes)
 
     def _split(self, event: Event) -> tuple[str, str, tuple[str, ...]]:
-        """(prose, dump, notes): the question, the paste (text and attachments), and caveats."""
-        notes: list[str] = []
-        text = event.text or ""
-        limit = self.max_dump_bytes
-        # Cut by characters first (each is at least one byte), so a 60 MB post is never
-        # encoded whole; then trim the (now small) rest to the byte limit.
-        cut = len(text) > limit
-        if cut:
-            text = text[:limit]
-        if len(text) > limit // 4 and len(encoded := text.encode("utf-8", "ignore")) > limit:
-            text = encoded[:limit].decode("utf-8", "ignore")
-            cut = True
-        if cut:
-            notes.append(f"text cut to the first {limit} bytes")
-        paste = split_paste(text, looks_like_dump)
-        dumps = [paste.dump] if paste.has_dump else []
-        for att in event.attachments:
-            if att.content is None:
-                notes.append(f"attachment {att.filename!r} was not read")
-                continue
-            try:
-                content = decode(att.content, max_bytes=self.max_dump_bytes)
-            except InputRefused as exc:
-                notes.append(f"attachment {att.filename!r} refused: {exc}")
-                continue
-            if looks_like_dump(content):
-                dumps.append(content)
-            else:
-                notes.append(f"attachment {att.filename!r} does not look like tool output")
-        return paste.prose, "\n\n".join(dumps), tuple(notes)
+        """(prose, dump, notes) for one event (see `split_event_text`)."""
+        return split_event_text(event.text or "", tuple(event.attachments), self.max_dump_bytes)
 
     def _with_verdict(self, event: Event, prose: str, verdict: Verdict, notes: tuple[str, ...]) -> Decision:
         entry: Entry | None = None

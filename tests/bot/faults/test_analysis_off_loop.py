@@ -1,8 +1,9 @@
-"""Finding 9: big dumps are analysed off the event loop, a few at a time, and oversized text is cut first."""
+"""Finding 9: big dumps are analysed off the event loop (worker processes, a few at a time); big text is cut first."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 import time
 import tracemalloc
@@ -48,13 +49,18 @@ async def test_eight_big_attachments_do_not_stall_healthz():
     workers_seen: list[int] = []
     done = threading.Event()
 
+    errors: list[str] = []
+
     def probe() -> None:
         while not done.is_set():
             t = time.monotonic()
-            with urllib.request.urlopen(url, timeout=10) as r:
-                r.read()
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    r.read()
+            except OSError as exc:  # a refused or reset probe is a stall too: report it, don't die
+                errors.append(repr(exc))
             latencies.append(time.monotonic() - t)
-            workers_seen.append(sum(1 for th in threading.enumerate() if th.name.startswith("analysis")))
+            workers_seen.append(len(multiprocessing.active_children()))
             time.sleep(0.02)
 
     blob = PROMPTED.encode()
@@ -70,11 +76,13 @@ async def test_eight_big_attachments_do_not_stall_healthz():
         elapsed = time.monotonic() - started
     finally:
         done.set()
-        prober.join()
+        await asyncio.to_thread(prober.join)  # not prober.join(): a probe in flight needs this loop
         await runner.cleanup()
     assert all(d.verdict is not None for d in decisions)
+    assert decisions[0].verdict == engine.decide(events[0]).verdict  # the same verdict as in-process
     assert elapsed > 0.5, "the dumps were too quick to show anything"
     assert len(latencies) >= 5
+    assert not errors, errors
     # Docker gives /healthz 5 s; on the loop this took seconds (4.7 s in the report).
     assert max(latencies) < 1.0, (
         f"healthz stalled: {max(latencies):.2f} s while analysing for {elapsed:.1f} s"
@@ -107,3 +115,21 @@ def test_cutting_multibyte_text_keeps_to_the_byte_limit():
     engine = Engine(default_kb(), max_dump_bytes=1000)
     prose, dump, notes = engine._split(_event(1, text="ü" * 5000))
     assert notes and len((prose + dump).encode()) <= 1000
+
+
+def test_a_real_run_judges_a_big_pasted_dump_in_a_worker(forum, tmp_path):
+    from tests.bot.faults.conftest import polls, start, stop, wait_for, write_config
+
+    proc = start(write_config(tmp_path, forum.url), forum.api_key)
+    dmi = "Handle 0x0001, DMI type 1, 27 bytes\nSystem Information\n\tManufacturer: QEMU\n\tProduct Name: Standard PC\n"
+    body = "Is my node virtualized? Here is my dump:\n\n```\n" + dmi + PROMPTED[:60_000] + "```\n"
+    try:
+        assert wait_for(lambda: polls(forum) >= 2)
+        topic = forum.create_topic("alice", "Is my ThreeFold node running in a VM?", body)
+        assert wait_for(lambda: len(forum.posts(topic_id=topic["topic_id"], username="farmhand")) == 1, 30)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    reply = forum.posts(topic_id=topic["topic_id"], username="farmhand")[0]
+    assert "qemu" in reply["raw"].lower() or "virtual" in reply["raw"].lower()
+    assert "engine error" not in err and "Traceback" not in err
