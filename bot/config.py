@@ -17,9 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-ENV_DISCOURSE_KEY = "FARMHAND_DISCOURSE_API_KEY"
-ENV_DISCOURSE_WEBHOOK = "FARMHAND_DISCOURSE_WEBHOOK_SECRET"
-ENV_DISCORD_TOKEN = "FARMHAND_DISCORD_TOKEN"  # noqa: S105 (a variable name, not a secret)
+from bot.secret_env import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK
 
 DEFAULT_DISCORD_API = "https://discord.com/api/v10"
 DEFAULT_MAX_DUMP_BYTES = 10 * 1024 * 1024

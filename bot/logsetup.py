@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 
-from bot.config import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK
+from bot.secret_env import ENV_DISCORD_TOKEN, ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK
 
 SECRET_ENV = (ENV_DISCOURSE_KEY, ENV_DISCOURSE_WEBHOOK, ENV_DISCORD_TOKEN)
 MASK = "***"

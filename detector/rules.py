@@ -61,9 +61,11 @@ class Signature:
     id: str
     keys: tuple[str, ...]
     tools: tuple[str, ...]
-    pattern: re.Pattern[str]
-    veto: re.Pattern[str] | None
-    command: re.Pattern[str] | None
+    # Regex sources; compiled on first use (`pattern`, `veto`, `command`): a small paste needs
+    # a few dozen of the ~400, and compiling them all was a third of `farmhand analyze`'s start.
+    match_src: str
+    veto_src: str | None
+    command_src: str | None
     points_to: str
     weight: float
     reason: str
@@ -80,6 +82,23 @@ class Signature:
     # A self-identifying line (`Hypervisor detected: KVM`, a virtio device): also scanned over
     # the whole paste, whatever tool the segmenter gave its section.
     anywhere: bool = False
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _rx(self.match_src)
+
+    @property
+    def veto(self) -> re.Pattern[str] | None:
+        return _rx(self.veto_src) if self.veto_src else None
+
+    @property
+    def command(self) -> re.Pattern[str] | None:
+        return _rx(self.command_src) if self.command_src else None
+
+
+@functools.cache
+def _rx(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +118,6 @@ def _compile(row: dict[str, Any]) -> Signature:
     points = row["points_to"]
     if points not in POINTS:
         raise ValueError(f"signature {row['id']}: points_to {points!r} not in {POINTS}")
-    flags = re.IGNORECASE
     needs: frozenset[str] = frozenset()
     if "line" in row.get("facts", ()):
         needs = _needs(row)
@@ -107,9 +125,9 @@ def _compile(row: dict[str, Any]) -> Signature:
         id=row["id"],
         keys=tuple(keys),
         tools=tuple(row.get("tools", ())),
-        pattern=re.compile(row["match"], flags),
-        veto=re.compile(row["not"], flags) if row.get("not") else None,
-        command=re.compile(row["command"], flags) if row.get("command") else None,
+        match_src=str(row["match"]),
+        veto_src=str(row["not"]) if row.get("not") else None,
+        command_src=str(row["command"]) if row.get("command") else None,
         points_to=points,
         weight=float(row["weight"]),
         reason=row["reason"],
@@ -268,7 +286,7 @@ def scan_lines(tool: str, text: str, start: int, source: str, command: str | Non
         return []
     # Signatures anchored at the line start are found by one combined regex in C (a line that
     # matches none costs no Python); the others by their needles. Merged in line, then file order.
-    anchored = frozenset(i for i in live_at_start if table.sigs[i].pattern.pattern.startswith("^"))
+    anchored = frozenset(i for i in live_at_start if table.sigs[i].match_src.startswith("^"))
     hits = _needle_scan(table, live_at_start - anchored, text, start, source)
     if anchored:
         more = _anchored_scan(tool, anchored, text, start, source)
@@ -285,7 +303,7 @@ def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
     # cost; and a lookahead on the characters those rows can start with lets every other line
     # (a prompt, a number, a box-drawing tree) fail at its first character.
     blank = "[ \\t]*"
-    bodies = [table.sigs[i].pattern.pattern[1:] for i in sorted(indexes)]
+    bodies = [table.sigs[i].match_src[1:] for i in sorted(indexes)]
     after_blank = [b[len(blank) :] for b in bodies if b.startswith(blank)]
     others = [b for b in bodies if not b.startswith(blank)]
     known = [(b, literals.first_chars(b)) for b in after_blank]

@@ -330,3 +330,13 @@ def test_dmi_line_fact_matches_the_regex_reference():
         want = [] if not m else [(m.group(1).strip(), 3 + text.count("\n", 0, m.start()), m.group(0))]
         got = [(f.value, f.line, f.text) for f in rules.dmi_line_facts(text, 3)]
         assert got == want, text
+
+
+def test_every_signature_regex_compiles():
+    # Signatures compile on first use (start-up); a broken row must still fail here.
+    for sig in rules.signatures():
+        assert sig.pattern.pattern == sig.match_src
+        if sig.veto_src:
+            assert sig.veto is not None
+        if sig.command_src:
+            assert sig.command is not None
