@@ -173,9 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         ev_sub,
         "questions",
         "precision/recall/F1 of the matcher on labelled posts",
-        ("farmhand eval questions labelled.jsonl", "farmhand eval questions labelled.jsonl --json"),
+        (
+            "farmhand eval questions labelled.jsonl",
+            "farmhand eval questions labelled.jsonl --json",
+            "cat labelled.jsonl | farmhand eval questions -",
+        ),
     )
-    eq.add_argument("path", help="JSONL with id, text, label (vm_farming | other)")
+    eq.add_argument("path", help="JSONL with id, text, label (vm_farming | other), or - for stdin")
     eq.add_argument("--json", action="store_true", help="print the figures as JSON")
     eq.set_defaults(cmd=("eval", "questions"))
     ed = add(
