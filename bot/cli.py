@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         "classify JSONL posts {id, text}; one JSON line out per input",
         ("farmhand classify posts.jsonl > decisions.jsonl", "cat posts.jsonl | farmhand classify -"),
     )
-    c.add_argument("path", help="JSONL file, or - for stdin")
+    c.add_argument("path", nargs="?", default="-", help="JSONL file, or - for stdin (default)")
     c.set_defaults(cmd=("classify",))
 
     kb = add(sub, "kb", "knowledge-base tools", ("farmhand kb check", "farmhand kb check --dir my-entries/"))

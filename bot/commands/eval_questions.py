@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from bot.inputs import BadLines, InputError, jsonl_objects, read_text
+from bot.inputs import BadLines, InputError, jsonl_objects, read_text, with_progress
 from knowledge import KnowledgeError, default_kb
 from knowledge.evaluate import labelled_row, score
 
@@ -51,7 +51,8 @@ def main(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    figures = score(rows, (kb.match(r["text"]) for r in rows), bad.lines)
+    matches = (kb.match(r["text"]) for r in with_progress(rows, len(rows), "matching posts"))
+    figures = score(rows, matches, bad.lines)
     if getattr(args, "json", False):
         print(json.dumps(figures.to_dict(), ensure_ascii=False))
         bad.print()
