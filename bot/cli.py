@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "classify JSONL posts {id, text}; one JSON line out per input",
         ("farmhand classify posts.jsonl > decisions.jsonl", "cat posts.jsonl | farmhand classify -"),
     )
-    c.add_argument("path", help="JSONL file, or - for stdin")
+    c.add_argument("path", nargs="?", default="-", help="JSONL file, or - for stdin (default)")
     c.set_defaults(cmd=("classify",))
 
     kb = add(sub, "kb", "knowledge-base tools", ("farmhand kb check", "farmhand kb check --dir my-entries/"))
@@ -174,9 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         ev_sub,
         "questions",
         "precision/recall/F1 of the matcher on labelled posts",
-        ("farmhand eval questions labelled.jsonl", "farmhand eval questions labelled.jsonl --json"),
+        (
+            "farmhand eval questions labelled.jsonl",
+            "farmhand eval questions labelled.jsonl --json",
+            "cat labelled.jsonl | farmhand eval questions -",
+        ),
     )
-    eq.add_argument("path", help="JSONL with id, text, label (vm_farming | other)")
+    eq.add_argument("path", help="JSONL with id, text, label (vm_farming | other), or - for stdin")
     eq.add_argument("--json", action="store_true", help="print the figures as JSON")
     eq.set_defaults(cmd=("eval", "questions"))
     ed = add(

@@ -166,6 +166,7 @@ def progress(total: int | None, label: str) -> Iterator[Any]:
         TimeElapsedColumn(),
         console=Console(file=sys.stderr),
         transient=True,
+        redirect_stdout=False,  # what a command prints to stdout stays on stdout
     )
     with bar:
         task = bar.add_task(label, total=total)

@@ -62,6 +62,26 @@ class Figures:
         }
 
 
+LABELS = (POSITIVE, "other")
+
+
+def labelled_row(obj: dict[str, object], n: int) -> tuple[dict[str, str] | None, str | None]:
+    """(row {id, text, label}, None) for a good labelled JSON object, else (None, why it is refused)."""
+    import difflib
+
+    text = obj.get("text")
+    if not isinstance(text, str):  # an empty post is a fair test: the bot must stay silent
+        return None, 'no "text" (the post, a string)'
+    if "label" not in obj:
+        return None, f'no "label" ({" or ".join(LABELS)})'
+    label = obj["label"]
+    if label not in LABELS:
+        near = difflib.get_close_matches(str(label), LABELS, n=1) if isinstance(label, str) else []
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return None, f"label must be {' or '.join(LABELS)}, not {json.dumps(label, ensure_ascii=False)}{hint}"
+    return {"id": str(obj.get("id", f"line-{n}")), "text": text, "label": str(label)}, None
+
+
 def read_labelled(path: str | Path) -> tuple[list[dict[str, str]], list[str]]:
     """Rows {id, text, label} of a JSONL file, and one `line N: problem` per bad line."""
     rows: list[dict[str, str]] = []
@@ -75,12 +95,14 @@ def read_labelled(path: str | Path) -> tuple[list[dict[str, str]], list[str]]:
             except json.JSONDecodeError as exc:
                 errors.append(f"line {n}: not JSON ({exc.msg})")
                 continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or "label" not in obj:
-                errors.append(f"line {n}: needs 'text' (string) and 'label'")
+            if not isinstance(obj, dict):
+                errors.append(f"line {n}: not a JSON object")
                 continue
-            rows.append(
-                {"id": str(obj.get("id", f"line-{n}")), "text": obj["text"], "label": str(obj["label"])}
-            )
+            row, why = labelled_row(obj, n)
+            if row is None:
+                errors.append(f"line {n}: {why}")
+            else:
+                rows.append(row)
     return rows, errors
 
 

@@ -1,7 +1,9 @@
-"""`farmhand classify PATH.jsonl`: one JSON line out per input line {id, text}, in input order.
+"""`farmhand classify [PATH.jsonl|-]`: one JSON line out per input line {id, text}, in input order.
 
 A broken input line (not JSON, no text) still gets its output line, with on_topic false
-and an "error" field, so the output lines up with the input line for line.
+and an "error" field, so the output lines up with the input line for line. On a terminal with
+nothing piped in it asks for the paste; with stderr on a terminal and the output going
+elsewhere, a bar shows the count on stderr.
 """
 
 from __future__ import annotations
@@ -10,17 +12,47 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
+from bot.inputs import InputError, is_terminal, os_reason, stdin_binary, with_progress
 from knowledge import KnowledgeError, default_kb
+
+PASTE_HINT = (
+    'Paste JSONL, one {"id": ..., "text": ...} per line, then press Ctrl-D on a new line (Ctrl-C to cancel).'
+)
 
 
 def _lines(path: str) -> Iterator[bytes]:
     if path == "-":
-        yield from sys.stdin.buffer
+        yield from stdin_binary(PASTE_HINT)
         return
-    with open(path, "rb") as fh:
+    if Path(path).is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 -- closed below; open errors are said in words
+    except OSError as exc:
+        raise InputError(f"{path}: {os_reason(exc)}") from None
+    with fh:
         yield from fh
+
+
+def _count_lines(path: str) -> int | None:
+    """Lines in `path` for the bar's total (one cheap pass); None for stdin or an unreadable path."""
+    if path == "-":
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def _show_bar(path: str) -> bool:
+    """A bar only when stderr is a terminal the output lines do not share, and nobody is pasting."""
+    if not is_terminal(sys.stderr) or is_terminal(sys.stdout):
+        return False
+    return not (path == "-" and is_terminal(sys.stdin))
 
 
 def _parse(raw: bytes) -> tuple[Any, str | None, str | None]:
@@ -75,12 +107,15 @@ def classify(lines: Iterator[bytes], out: IO[str]) -> int:
 def main(args: argparse.Namespace) -> int:
     try:
         default_kb()
-        broken = classify(_lines(args.path), sys.stdout)
-    except KnowledgeError as exc:
+        lines = _lines(args.path)
+        if _show_bar(args.path):
+            lines = with_progress(lines, _count_lines(args.path), "classifying")
+        broken = classify(lines, sys.stdout)
+    except (KnowledgeError, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: {args.path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {args.path}: {os_reason(exc)}", file=sys.stderr)
         return 2
     if broken:
         print(f"warning: {broken} input line(s) could not be read; see their 'error' field", file=sys.stderr)

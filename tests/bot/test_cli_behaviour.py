@@ -125,7 +125,7 @@ def test_eval_dumps_empty_or_unlabelled_manifest_is_a_one_line_error(tmp_path, c
     assert err.splitlines()[0] == "error: " + message.format(m=m)
 
 
-@pytest.mark.parametrize("cmd", [["eval", "dumps"], ["replay"], ["analyze"]])
+@pytest.mark.parametrize("cmd", [["eval", "dumps"], ["eval", "questions"], ["classify"], ["replay"], ["analyze"]])
 def test_missing_and_directory_paths_are_one_line_errors_without_errno(tmp_path, capsys, cmd):
     for path, words in ((tmp_path / "absent.jsonl", "no such file"), (tmp_path, "directory")):
         code = main([*cmd, str(path)])
@@ -200,6 +200,42 @@ def test_progress_bar_only_when_stderr_is_a_terminal(tmp_path):
     piped = _farmhand("replay", str(export))
     assert piped.returncode == 0
     assert "replaying" not in piped.stderr and "\x1b" not in piped.stderr + piped.stdout
+
+
+def test_classify_on_a_terminal_says_paste_jsonl_then_ctrl_d():
+    out, err, code = _on_pty(["classify"], b'{"id": "a", "text": "can I farm in a proxmox vm?"}')
+    assert code == 0, err
+    assert "Paste JSONL" in err and "then press Ctrl-D on a new line" in err
+    assert json.loads(out.splitlines()[0])["id"] == "a"
+    # piped: no hint, and the same output
+    r = _farmhand("classify", stdin='{"id": "a", "text": "can I farm in a proxmox vm?"}\n')
+    assert r.returncode == 0 and "Ctrl-D" not in r.stderr
+    assert json.loads(r.stdout)["id"] == "a"
+
+
+def _posts(tmp_path: Path, n: int, **extra: str) -> Path:
+    f = tmp_path / "posts.jsonl"
+    f.write_text(
+        "".join(json.dumps({"id": f"p{i}", "text": f"question {i} about farming", **extra}) + "\n" for i in range(n))
+    )
+    return f
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [(["classify"], "classifying"), (["eval", "questions"], "matching posts")],
+)
+def test_classify_and_eval_questions_show_a_bar_only_when_stderr_is_a_terminal(tmp_path, args, label):
+    posts = _posts(tmp_path, 300, label="other")
+    out, err, code = _on_pty([*args, str(posts)], None, stderr_tty=True)
+    assert code == 0, err
+    assert label in err and re.search(r"\d+/300", err), err
+    assert label not in out and "\x1b" not in out
+    if args == ["classify"]:
+        assert len(out.splitlines()) == 300 and json.loads(out.splitlines()[-1])["id"] == "p299"
+    piped = _farmhand(*args, str(posts))
+    assert piped.returncode == 0, piped.stderr
+    assert label not in piped.stderr and "\x1b" not in piped.stderr + piped.stdout
 
 
 # -- options --------------------------------------------------------------------------------

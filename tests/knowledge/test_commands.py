@@ -106,10 +106,101 @@ def test_eval_questions_reports_misses(tmp_path, capsys):
         + "\nbroken\n",
         encoding="utf-8",
     )
-    assert main(["eval", "questions", str(f)]) == 0
+    assert main(["eval", "questions", str(f)]) == 1  # a bad line was skipped
     captured = capsys.readouterr()
     assert "fn1" in captured.out and "recall 0.500" in captured.out
-    assert "line 3" in captured.err
+    assert f"skipped {f}:3: not JSON" in captured.err
+
+
+class _Stdin:
+    def __init__(self, text: str) -> None:
+        self.buffer = io.BytesIO(text.encode())
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _post(label, text="can I farm with zos in a vm?", **kw) -> str:
+    return json.dumps({"text": text, "label": label, **kw})
+
+
+def test_eval_questions_reads_stdin(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", _Stdin(_post("vm_farming", id="s1") + "\n"))
+    assert main(["eval", "questions", "-", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["tp"] + figures["fn"] == 1 and figures["errors"] == []
+
+
+def test_eval_questions_skips_bad_lines_with_numbers_counts_them_and_exits_1(tmp_path, capsys):
+    f = tmp_path / "l.jsonl"
+    lines = [
+        _post("vm_farming", id="a"),
+        "{broken",
+        _post("yes", id="b"),
+        json.dumps({"id": "c", "text": "wallet stuck"}),
+        _post("vm-farming", id="d"),
+        '["a list"]',
+        _post("other", text="how do I swap TFT?", id="e"),
+    ]
+    f.write_text("\n".join(lines) + "\n")
+    assert main(["eval", "questions", str(f), "--json"]) == 1
+    out, err = capsys.readouterr()
+    figures = json.loads(out)
+    # Only the two good lines are scored: "yes" is not silently counted as "other".
+    assert figures["tp"] + figures["fn"] == 1 and figures["fp"] + figures["tn"] == 1
+    assert err.splitlines() == [
+        f"skipped {f}:2: not JSON (Expecting property name enclosed in double quotes)",
+        f'skipped {f}:3: label must be vm_farming or other, not "yes"',
+        f'skipped {f}:4: no "label" (vm_farming or other)',
+        f'skipped {f}:5: label must be vm_farming or other, not "vm-farming"; did you mean \'vm_farming\'?',
+        f"skipped {f}:6: not a JSON object (a list)",
+        "5 bad lines skipped",
+    ]
+    assert figures["errors"] == [line.removeprefix("skipped ") for line in err.splitlines()[:-1]]
+    assert main(["eval", "questions", str(f)]) == 1
+    assert "posts: 2 " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "{f}: no labelled posts (the file is empty)"),
+        ("\n  \n", "{f}: no labelled posts (the file is empty)"),
+        (_post("yes") + "\n", 'no labelled posts in {f}: {f}:1: label must be vm_farming or other, not "yes"'),
+        (
+            json.dumps({"text": "a"}) + "\n" + json.dumps({"text": "b"}) + "\n{x\n",
+            'no labelled posts in {f}: {f}:1: no "label" (vm_farming or other) (and 2 more bad lines)',
+        ),
+        (
+            json.dumps({"text": "a"}) + "\n" + json.dumps({"text": "b"}) + "\n",
+            'no labelled posts in {f}: {f}:1: no "label" (vm_farming or other) (and 1 more bad line)',
+        ),
+    ],
+)
+def test_eval_questions_refuses_empty_or_unlabelled_files_in_one_line(tmp_path, capsys, content, message):
+    f = tmp_path / "l.jsonl"
+    f.write_text(content)
+    assert main(["eval", "questions", str(f)]) == 2
+    out, err = capsys.readouterr()
+    assert err == "error: " + message.format(f=f) + "\n"
+    assert out == ""  # never a perfect score on nothing
+
+
+def test_eval_questions_missing_or_directory_path_is_one_line(tmp_path, capsys):
+    for path, words in ((tmp_path / "absent.jsonl", "no such file or directory"), (tmp_path, "is a directory")):
+        assert main(["eval", "questions", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert err.startswith(f"error: {path}: {words}") and err.count("\n") == 1, err
+        assert out == "" and "Errno" not in err
+
+
+def test_eval_questions_says_n_a_rather_than_a_perfect_ratio_over_nothing(tmp_path, capsys):
+    f = tmp_path / "l.jsonl"
+    f.write_text(_post("other", text="how do I swap TFT to USDC?") + "\n")
+    assert main(["eval", "questions", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "precision n/a (nothing answered)  recall n/a (no vm_farming posts)  F1 n/a" in out
+    assert "1.000" not in out
 
 
 @pytest.mark.parametrize("cmd", [["ask", "--json", "hi"], ["kb", "check"]])
