@@ -735,6 +735,24 @@ class Store:
             ).fetchone()
         return None if row is None else _triage_item(row)
 
+    def record_triage_sent(self, platform: str, item: TriageItem, entry_id: str, *, mode: str) -> None:
+        """The audit row of a reply a moderator sent from triage (both platforms write the same)."""
+        self.record_decision(
+            platform=platform,
+            where=item.where,
+            item_id=item.item_id,
+            author_id=item.author_id,
+            kind="triage",
+            action="answer",
+            entry=entry_id,
+            score=item.score,
+            reason=f"triage: a moderator sent {entry_id}",
+            verdict=None,
+            mode=mode,
+            url=item.url,
+            posted=True,
+        )
+
     def triage_items(self, platform: str | None = None, *, state: str | None = None) -> list[TriageItem]:
         """Triage items (of one platform, in one state), oldest first."""
         sql, params = f"SELECT {_TRIAGE_COLS} FROM triage WHERE 1 = 1", []

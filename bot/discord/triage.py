@@ -330,21 +330,7 @@ class TriageCog(commands.Cog, name="Triage"):
         deps.store.mark_posted(PLATFORM, key, str(sent[0].id), where=item.where)
         for msg in sent:
             deps.store.kv_set(REPLY_ASKER_KEY.format(message_id=msg.id), item.author_id)
-        deps.store.record_decision(
-            platform=PLATFORM,
-            where=item.where,
-            item_id=item.item_id,
-            author_id=item.author_id,
-            kind="triage",
-            action=Action.ANSWER.value,
-            entry=entry.id,
-            score=item.score,
-            reason=f"triage: a moderator sent {entry.id}",
-            verdict=None,
-            mode=deps.mode,
-            url=item.url,
-            posted=True,
-        )
+        deps.store.record_triage_sent(PLATFORM, item, entry.id, mode=deps.mode)
         return None
 
     async def _remove_auto_reply(self, item: TriageItem) -> None:

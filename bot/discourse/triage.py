@@ -251,21 +251,7 @@ class DiscourseTriage:
             return f"the forum did not answer ({type(exc).__name__})"
         reply_id = str(reply.get("id") or (reply.get("pending_post") or {}).get("id") or "?")
         self.store.mark_posted(PLATFORM, key, reply_id, where=item.where)
-        self.store.record_decision(
-            platform=PLATFORM,
-            where=item.where,
-            item_id=item.item_id,
-            author_id=item.author_id,
-            kind="triage",
-            action=Action.ANSWER.value,
-            entry=entry.id,
-            score=item.score,
-            reason=f"triage: a moderator sent {entry.id}",
-            verdict=None,
-            mode="live",
-            url=item.url,
-            posted=True,
-        )
+        self.store.record_triage_sent(PLATFORM, item, entry.id, mode="live")
         return None
 
 
