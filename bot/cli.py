@@ -137,9 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "ask",
         "would the bot answer this text, and with what",
-        ('farmhand ask "can I run a 3node in proxmox?"', "echo 'farming on a VPS?' | farmhand ask - --json"),
+        (
+            "farmhand ask can I farm in a vm",
+            'farmhand ask "can I run a 3node in proxmox?"',
+            "echo 'farming on a VPS?' | farmhand ask - --json",
+        ),
     )
-    q.add_argument("text", nargs="?", default="-", help="the question, or - for stdin (default)")
+    q.add_argument(
+        "text", nargs="*", default=["-"], help="the question (quotes optional), or - for stdin (default)"
+    )
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(cmd=("ask",))
 

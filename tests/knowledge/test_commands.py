@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,43 @@ def test_ask_json_off_topic(capsys):
 def test_ask_text_output(capsys):
     assert main(["ask", "is docker ok for a threefold farming node?"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("on topic: yes, entry containers")
+    assert re.match(r"on topic: p 0\.\d+ ≥ threshold 0\.90 \(band sure\), entry containers\n", out)
     assert "Docker, LXC" in out
+
+
+def test_ask_off_topic_line_states_the_threshold(capsys):
+    assert main(["ask", "how do I swap TFT to USDC?"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert re.match(r"on topic: no, p 0\.\d\d < threshold 0\.90 \(band off\)", first), first
+
+
+def test_ask_takes_the_question_unquoted(capsys):
+    assert main(["ask", "--json", "can I farm in a vm"]) == 0
+    quoted = json.loads(capsys.readouterr().out)
+    assert main(["ask", "can", "I", "farm", "in", "a", "vm", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == quoted
+    assert quoted["on_topic"] is True and quoted["threshold"] == 0.9
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can I farm in a vm",
+        "Farming on Proxmox 7, my 3node shows virtualized",
+        "Déjà farmé sur une VM Proxmox, mon 3node est marqué virtualisé",
+        "just testing ZOS in a VM, not for farming",
+        "how do I swap TFT to USDC?",
+    ],
+)
+def test_ask_never_quotes_a_phrase_that_is_not_in_the_question(capsys, question):
+    assert main(["ask", question]) == 0
+    why = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  - ")]
+    assert why
+    quoted = [q for line in why for q in re.findall(r"“([^”]*)”|'([^']*)'", line)]
+    for pair in quoted:
+        phrase = pair[0] or pair[1]
+        assert phrase in question, (phrase, why)
+    assert not any("model p=" in line for line in why)
 
 
 def test_ask_stdin_binary(monkeypatch, capsys):
