@@ -237,8 +237,6 @@ def _analyze(text: str) -> Verdict:
             fn = parsers["dmi_sysfs"]
         parsed = safe_parse(fn, sec.text, sec.start, sec.command) if fn else None
         new_facts = list(parsed.facts) if parsed else []
-        if sec.tool in ("dmesg", "other"):
-            new_facts += rules.dmi_line_facts(sec.text, sec.start)
         if (
             sec.tool == "dmesg"
             and sec.command
@@ -256,6 +254,9 @@ def _analyze(text: str) -> Verdict:
             tools_seen.add(sec.tool)
     # The segment-free sweep: every line, whatever section it landed in (detector/sweep.py).
     swept = sweep.merge(facts, sweep.facts(norm), owned_spans)
+    # The kernel's DMI summary line belongs to no tool: read it wherever it landed.
+    taken = {f.line for f in facts}
+    swept += [f for f in rules.dmi_line_facts(norm, 1) if f.line not in taken]
     for f in swept:
         source_of[len(facts)] = "paste"
         facts.append(f)

@@ -432,20 +432,30 @@ def dedupe(hits: list[Hit]) -> list[Hit]:
 BARE_VALUE = "bare-value"
 
 
-_DMI_LINE = re.compile(r"(?m)^[^\n]*\bDMI: ([^\n]*)$")
+# The kernel prints the machine's DMI summary at boot (`DMI: <maker> <product>/<board>, BIOS
+# <version> <date>`) and the same string in every oops and warning (`Hardware name: ...`,
+# dump_stack's arch description). Both are read wherever they sit in the paste: a kernel
+# trace pasted without a prompt, inside a syslog line or after prose is as telling as dmesg.
+_DMI_LINE = re.compile(r"(?m)^[^\n]*\b(?:DMI|Hardware name): ([^\n]*)$")
+_DMI_NEEDLES = ("DMI: ", "Hardware name: ")
 
 
 def dmi_line_facts(text: str, start: int) -> list[Fact]:
-    """A kernel log's `DMI: <maker> <product>, BIOS ...` line as a `system.dmi_line` fact."""
-    # str.find jumps to the first candidate in C; the regex then reads only that line.
-    i = text.find("DMI: ")
-    while i >= 0:
-        if i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"):  # \b before "DMI"
-            line_start = text.rfind("\n", 0, i) + 1
-            line_end = text.find("\n", i)
-            m = _DMI_LINE.search(text[line_start : line_end if line_end >= 0 else len(text)])
-            if m:
-                line = start + text.count("\n", 0, line_start)
-                return [Fact("system.dmi_line", m.group(1).strip(), line, m.group(0))]
-        i = text.find("DMI: ", i + 1)
+    """The first `DMI: ...` or `Hardware name: ...` kernel line as a `system.dmi_line` fact."""
+    # str.find jumps to each candidate in C; the regex then reads only that line.
+    found: list[int] = []
+    for needle in _DMI_NEEDLES:
+        i = text.find(needle)
+        while i >= 0:
+            if i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"):  # \b before the key
+                found.append(i)
+                break
+            i = text.find(needle, i + 1)
+    for i in sorted(found):
+        line_start = text.rfind("\n", 0, i) + 1
+        line_end = text.find("\n", i)
+        m = _DMI_LINE.search(text[line_start : line_end if line_end >= 0 else len(text)])
+        if m and m.group(1).strip():
+            line = start + text.count("\n", 0, line_start)
+            return [Fact("system.dmi_line", m.group(1).strip(), line, m.group(0))]
     return []
