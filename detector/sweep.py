@@ -172,6 +172,26 @@ def _ohai_facts(text: str) -> list[Fact]:
     return out
 
 
+def _value_below(text: str, m: re.Match[str]) -> str:
+    """The plain scalar on the line under an empty `key:` line, when it is indented deeper."""
+    if text.find(":", m.start(), m.end()) < 0:
+        return ""  # only `key:` opens a nested value (not `key=` or `key |`)
+    start = m.end() + 1
+    end = text.find("\n", start)
+    nxt = text[start : end if end >= 0 else len(text)]
+    indent = len(m.group(0)) - len(m.group(0).lstrip(" \t"))
+    stripped = nxt.strip()
+    if (
+        not stripped
+        or len(nxt) - len(nxt.lstrip(" \t")) <= indent
+        or ":" in stripped
+        or stripped[0] in "-#[{|>"
+        or len(stripped) > 120
+    ):
+        return ""
+    return stripped
+
+
 def _quick_reject(text: str) -> bool:
     return ":" not in text and "=" not in text and "|" not in text and "virt" not in text
 
@@ -185,14 +205,20 @@ def facts(text: str) -> list[Fact]:
     line, last = 1, 0
     for m in pattern.finditer(text):
         value = m.group("value").strip()
+        below = 0
         if not value:
-            continue
+            # Salt's nested output puts the value on the next, deeper-indented line
+            # (`manufacturer:` / `    Red Hat`).
+            value = _value_below(text, m)
+            below = 1
+            if not value:
+                continue
         key = table.get(_canon(m.group("key")))
         if key is None:
             continue
         line += text.count("\n", last, m.start())
         last = m.start()
-        out.append(Fact(key.fact, value, line, m.group(0)))
+        out.append(Fact(key.fact, value, line + below, m.group(0)))
         if len(out) >= MAX_SWEEP_FACTS:
             break
     if '"virtualization"' in text:
