@@ -20,6 +20,9 @@ Precedence with the parsers (see `merge`): a parser's fact on a line wins over t
 fact on the same line (the parser knows the record the line is in); for keys whose meaning
 depends on the record (`Manufacturer:` in a dmidecode memory record), the sweep leaves the
 lines inside that tool's sections to its parser. Everything else the sweep found is kept.
+Facts whose shape alone says what they are (`free_facts`: a column table under its header,
+fastfetch's JSON modules, fwupd's tree root) and the kernel's `DMI:`/`Hardware name:` line
+are kept wherever they are, unless a parser read the same line.
 """
 
 from __future__ import annotations
@@ -192,6 +195,50 @@ def _value_below(text: str, m: re.Match[str]) -> str:
     return stripped
 
 
+# fastfetch's JSON (`fastfetch --format json`): `{"type": "Host", "result": {"name": ...,
+# "vendor": ...}}`; the field names mean something only inside their module's block.
+_FASTFETCH = re.compile(r'"type"[ \t]*:[ \t]*"(?P<module>Host|Board|Bios)"[ \t]*,[ \t\n]*"result"[ \t]*:[ \t]*\{')
+_FASTFETCH_FIELD = re.compile(r'"(?P<k>name|vendor|family)"[ \t]*:[ \t]*"(?P<v>[^"\n]{1,120})"')
+_FASTFETCH_KEYS = {
+    ("Host", "name"): "system.product",
+    ("Host", "vendor"): "system.manufacturer",
+    ("Host", "family"): "system.family",
+    ("Board", "name"): "board.product",
+    ("Board", "vendor"): "board.manufacturer",
+    ("Bios", "vendor"): "bios.vendor",
+}
+
+
+def _fastfetch_facts(text: str) -> list[Fact]:
+    out: list[Fact] = []
+    for n, m in enumerate(_FASTFETCH.finditer(text)):
+        if n >= 6:
+            break
+        block = text[m.end() : m.end() + 800].split("}", 1)[0]
+        for f in _FASTFETCH_FIELD.finditer(block):
+            key = _FASTFETCH_KEYS.get((m.group("module"), f.group("k")))
+            if key:
+                at = m.end() + f.start()
+                out.append(Fact(key, f.group("v").strip(), text.count("\n", 0, at) + 1, f.group(0)))
+    return out
+
+
+# `fwupdmgr get-devices` draws a tree whose root is the machine itself, named by its DMI
+# maker and product (`Dell Inc. XPS 15 9570`), above a `│` line and the first `├─` branch
+# (box-drawing characters survive as `?` or mojibake in some pastes).
+_FWUPD_ROOT = re.compile(
+    r"(?m)^[ \t]*(?P<name>[A-Za-z0-9][^\n│├└─?]{2,80}?)[ \t]*\n"
+    r"[ \t]*(?:│|\?|â”‚)[ \t]*\n[ \t]*(?:├─|└─|\?\?|â”œâ”€|â””â”€)"
+)
+
+
+def _fwupd_facts(text: str) -> list[Fact]:
+    m = _FWUPD_ROOT.search(text)
+    if m is None:
+        return []
+    return [Fact("system.dmi_line", m.group("name"), text.count("\n", 0, m.start("name")) + 1, m.group("name"))]
+
+
 def _quick_reject(text: str) -> bool:
     return ":" not in text and "=" not in text and "|" not in text and "virt" not in text
 
@@ -223,7 +270,6 @@ def facts(text: str) -> list[Fact]:
             break
     if '"virtualization"' in text:
         out += _ohai_facts(text)
-    out += _table_facts(text)
     line, last = 1, 0
     for m in _VIRT_WORD.finditer(text):
         start = m.start("word")
@@ -234,10 +280,27 @@ def facts(text: str) -> list[Fact]:
     return out
 
 
+def free_facts(text: str) -> list[Fact]:
+    """Facts whose shape alone says what they are (column tables under a header, fastfetch's
+    JSON modules, fwupd's tree root): no tool's section owns them, so `merge`'s ownership
+    rule does not apply."""
+    out = _table_facts(text)
+    if '"type"' in text:
+        out += _fastfetch_facts(text)
+    if "─" in text or "??" in text or "â”" in text:
+        out += _fwupd_facts(text)
+    return out
+
+
 @functools.cache
 def _owned_by() -> dict[str, frozenset[str]]:
+    # A fact may come from several rows of sweep.yaml (`system.product` from `Product Name`
+    # and from `instance-type`): its owners are all of theirs.
     table, _ = _vocabulary()
-    return {k.fact: k.owned_by for k in table.values()}
+    owners: dict[str, frozenset[str]] = {}
+    for k in table.values():
+        owners[k.fact] = owners.get(k.fact, frozenset()) | k.owned_by
+    return owners
 
 
 def owning_tools() -> frozenset[str]:
