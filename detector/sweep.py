@@ -65,10 +65,11 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
         (r"[\s_.\-]+".join(re.escape(w) for w in name.split(" ")) for name in table), key=len, reverse=True
     )
     pattern = re.compile(
-        r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"']?"
+        # Quotes include Markdown's backticks: "- `/sys/class/dmi/id/sys_vendor`: `QEMU`".
+        r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"'`]?"
         r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\b(?:Detected|Unknown)[ \t]+)?"
-        r"(?P<key>" + "|".join(alts) + r")[\"']?[ \t]*(?:=>|:|=|\|)[ \t]*[\"']?"
-        r"(?P<value>[^\"'\n]{0,200}?)[\"']?[ \t]*,?[ \t]*$"
+        r"(?P<key>" + "|".join(alts) + r")[\"'`]?[ \t]*(?:=>|:|=|\|)[ \t]*[\"'`]?"
+        r"(?P<value>[^\"'`\n]{0,200}?)[\"'`]?[ \t]*,?[ \t]*$"
     )
     return table, pattern
 
