@@ -95,6 +95,21 @@ HOSTING_ON_NODE = re.compile(
 )
 _NEGATION = re.compile(r"\b(?:not|no|never|without|n't|dont|don't|isnt|isn't|aint|nicht|pas|nao|non|kein\w*)\b")
 
+# Words for the node itself being virtual (not "virtualized", the flag's word).
+VIRT_TERMS = (
+    r"(?:vms?|virtual (?:machines?|servers?)|hypervisors?|vps|docker|proxmox|esxi|virtualbox|kvm|qemu|hyper-?v"
+    r"|lxc|virtualization|virtualisation|virtualisierung|virtualizacion|virtualizzazione|виртуал\w*)"
+)
+VIRT_TERM = re.compile(r"\b" + VIRT_TERMS + r"\b")
+# "no VM", "kein VM", "pas de VM", "sin VM", "без VM": the writer says there is no VM, which
+# a bag of words reads as one more mention of a VM.
+NEGATED_VIRT = re.compile(
+    r"\b(?:no|not (?:a|an|in a|on a|inside a)|never (?:a|in a)|without(?: a| any)?|kein(?:e|en)?|ohne"
+    r"|pas de|pas dans une?|sans|sin|sem|senza|niente|geen|zonder|nie w|bez|без|не в) "
+    + VIRT_TERMS
+    + r"\b"
+)
+
 SIGNALS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("not-for-farming", lambda t: NOT_FOR_FARMING.search(t) is not None),
     ("shown-virtual", lambda t: SHOWN_VIRTUAL.search(t) is not None),
@@ -112,6 +127,7 @@ SIGNALS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("leaving-farming", lambda t: any(w in t for w in signals.LEAVING_WORDS) and bool(signals.LEAVING.search(t))),
     ("hosting-vms-on-node", lambda t: HOSTING_ON_NODE.search(t) is not None),
     ("negation", lambda t: _NEGATION.search(t) is not None),
+    ("negated-virt", lambda t: NEGATED_VIRT.search(t) is not None),
     ("support-words", lambda t: SUPPORT_WORDS.search(t) is not None),
     ("question-mark", lambda t: "?" in t),
 )

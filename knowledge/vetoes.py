@@ -8,7 +8,9 @@ the clause it reads:
 - the support case: a node SHOWN as virtualized that the writer says is real hardware
   ("my node says virtualized but it's a real dell r720") goes to `wrongly-flagged`;
 - another project named as the subject and no ThreeFold word at all ("my Presearch node
-  on a VPS").
+  on a VPS");
+- every word for a VM in the post is negated ("Kein VM, kein Docker: ZOS startet direkt"):
+  the writer says the node is not virtual.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.features import NOT_FOR_FARMING, OTHER_PROJECT, SHOWN_VIRTUAL
+from knowledge.features import NEGATED_VIRT, NOT_FOR_FARMING, OTHER_PROJECT, SHOWN_VIRTUAL, VIRT_TERM
 
 WRONGLY_FLAGGED = "wrongly-flagged"
 
@@ -64,4 +66,12 @@ def veto(norm: str) -> Veto | None:
     m = OTHER_PROJECT.search(flat)
     if m and not THREEFOLD.search(flat):
         return Veto(f"veto: another project's node ({m.group()!r}) and no ThreeFold word")
+    negated = list(NEGATED_VIRT.finditer(flat))
+    if negated and _all_inside(VIRT_TERM.finditer(flat), negated):
+        return Veto(f"veto: says there is no VM ({negated[0].group()!r})")
     return None
+
+
+def _all_inside(terms, spans: list[re.Match[str]]) -> bool:
+    """Every VM word lies inside one of the negated phrases."""
+    return all(any(s.start() <= t.start() and t.end() <= s.end() for s in spans) for t in terms)

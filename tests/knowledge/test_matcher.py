@@ -245,10 +245,7 @@ def test_passing_farming_mention_or_grid_workload_stays_quiet(kb, text):
         # negated virtualization words (en, de, fr)
         "my node has no VM, no docker, nothing. why is it offline since yesterday?",
         "Kein VM, kein Docker: mein Knoten startet ZOS direkt. Warum zeigt das Farming 0 TFT?",
-        pytest.param(
-            "pas de VM ici, le noeud tourne sur du materiel dedie. Pourquoi mon farm ne mint pas ?",
-            marks=pytest.mark.xfail(strict=True, reason="model v1 answers this negated French VM post"),
-        ),
+        "pas de VM ici, le noeud tourne sur du materiel dedie. Pourquoi mon farm ne mint pas ?",
         "without any hypervisor, direct install — node shows 0 rewards after 2 days, normal?",
         # a reward report with no virtualization word ("60 tft" is not "0 tft")
         "minting report shows 60 tft less than last month, uptime was fine. what changed?",
