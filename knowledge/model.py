@@ -7,7 +7,11 @@ from typing import Any
 
 
 class KnowledgeError(ValueError):
-    """A knowledge-base file is broken. The message reads ``file:line: problem``."""
+    """A knowledge-base file is broken. The message reads ``file:line: problem``; `problems` lists all."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 @dataclass(frozen=True, slots=True)
