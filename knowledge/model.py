@@ -55,6 +55,11 @@ class Match:
     # "sure" (may auto-reply), "unsure" (the abstain band: silent, shown to moderators), "off".
     band: str = ""
 
+    def why(self, limit: int = 3) -> list[str]:
+        """The reasons a JSON line shows: any veto first, then the strongest features."""
+        vetoes = [r for r in self.reasons if r.startswith("veto:")]
+        return (vetoes + [r for r in self.reasons if r.startswith("feature ")])[:limit]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "on_topic": self.on_topic,
