@@ -23,13 +23,18 @@ from knowledge.model import Match
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 
 
+PASTE_HINT = "Type or paste the question, then press Ctrl-D on a new line (Ctrl-C to cancel)."
+
+
 def _read(words: list[str] | str) -> str:
     if isinstance(words, str):
         words = [words]
     if words and words != ["-"]:
         return " ".join(words)
+    from bot.inputs import stdin_binary
+
     # Bytes, not text: binary junk on stdin must not raise UnicodeDecodeError.
-    return sys.stdin.buffer.read(MAX_INPUT_BYTES).decode("utf-8", errors="replace")
+    return stdin_binary(PASTE_HINT).read(MAX_INPUT_BYTES).decode("utf-8", errors="replace")
 
 
 # -- phrases found in the question ---------------------------------------------------------
