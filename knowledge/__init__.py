@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge import scorer
 from knowledge.check import check, check_located
-from knowledge.loader import MAX_ANSWER_CHARS, read_entries
+from knowledge.loader import MAX_ANSWER_CHARS, in_order, plural, read_entries
 from knowledge.matcher import Matcher
 from knowledge.model import Entry, KnowledgeError, Link, Match
 from knowledge.text import normalize
@@ -69,17 +69,16 @@ class KnowledgeBase:
 def load(directory: str | Path | None = None, model_path: str | Path | None = None) -> KnowledgeBase:
     """Load and validate a KB directory (default: the bundled entries).
 
-    Raises KnowledgeError("file:line: message") on any problem, so a broken KB stops
-    start-up instead of failing at the first question. `model_path` is a model written by
+    Raises KnowledgeError("file:line: message"; every problem in its `problems`) on any
+    problem, so a broken KB stops start-up instead of failing at the first question. `model_path` is a model written by
     `farmhand train` (the shipped one when None).
     """
     located, problems = read_entries(directory)
-    problems += check_located(located)
+    problems = in_order(problems + check_located(located))
     if problems:
-        more = (
-            f" (and {len(problems) - 1} more problems; run `farmhand kb check`)" if len(problems) > 1 else ""
-        )
-        raise KnowledgeError(problems[0] + more)
+        more = len(problems) - 1
+        tail = f" (and {plural(more, 'more problem')}; `farmhand kb check` lists them)" if more else ""
+        raise KnowledgeError(problems[0] + tail, problems)
     try:
         model = scorer.default_model(None if model_path is None else str(model_path))
     except ValueError as exc:  # a broken model file stops start-up too

@@ -1,7 +1,7 @@
 """Every knowledge-base problem, as `file:line: message` lines (`farmhand kb check`).
 
-Per-file problems (broken YAML, missing or mistyped fields, bad links) come from the
-loader; this module adds the rules that need the text or the whole set: answer length,
+Per-file problems (broken YAML, missing, unknown or mistyped fields, keys given twice, bad
+links) come from the loader; this module adds the rules that need the text or the whole set: answer length,
 the two-sentence `short`, question count, duplicate ids, dead `related` ids and
 near-duplicate questions shared by two entries (which would make the matcher's choice
 between them a coin toss).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from knowledge.loader import MAX_ANSWER_CHARS, MIN_QUESTIONS, Located, read_entries
+from knowledge.loader import MAX_ANSWER_CHARS, MIN_QUESTIONS, Located, in_order, plural, read_entries
 from knowledge.text import normalize
 
 # Two questions of different entries this similar (rapidfuzz ratio, 0-100) count as one.
@@ -28,33 +28,34 @@ def sentence_count(text: str) -> int:
 
 
 def check_located(located: list[Located]) -> list[str]:
-    """Problems that need the entry text or the whole set of entries."""
+    """Problems that need the entry text or the whole set of entries (only fields that read cleanly)."""
     problems: list[str] = []
     seen: dict[str, str] = {}
-    ids = {item.entry.id for item in located}
+    ids = {item.entry.id for item in located if item.entry.id}
     for item in located:
-        e, lines, f = item.entry, item.lines, item.entry.source_file
-        if e.id in seen:
+        e, lines, f, ok = item.entry, item.lines, item.entry.source_file, item.clean
+        if "id" in ok and e.id in seen:
             problems.append(f"{f}:{lines['id']}: duplicate id {e.id!r} (also in {seen[e.id]})")
-        else:
+        elif "id" in ok:
             seen[e.id] = f
-        if len(e.answer) > MAX_ANSWER_CHARS:
+        if "answer" in ok and len(e.answer) > MAX_ANSWER_CHARS:
             problems.append(
                 f"{f}:{lines['answer']}: answer is {len(e.answer)} characters, more than {MAX_ANSWER_CHARS}"
             )
         n = sentence_count(e.short)
-        if not 2 <= n <= 3:
+        if "short" in ok and not 2 <= n <= 3:
             problems.append(f"{f}:{lines['short']}: 'short' should be two sentences, found {n}")
-        if len(e.questions) < MIN_QUESTIONS:
+        if "questions" in ok and len(e.questions) < MIN_QUESTIONS:
             problems.append(
-                f"{f}:{lines['questions']}: only {len(e.questions)} questions, at least {MIN_QUESTIONS} needed"
+                f"{f}:{lines['questions']}: only {plural(len(e.questions), 'question')}, "
+                f"at least {MIN_QUESTIONS} needed"
             )
-        for rid in e.related:
+        for rid in e.related if "related" in ok else ():
             if rid not in ids:
                 problems.append(f"{f}:{lines.get('related', 1)}: related id {rid!r} is not an entry")
             elif rid == e.id:
                 problems.append(f"{f}:{lines.get('related', 1)}: an entry cannot be related to itself")
-        if not e.links:
+        if "links" in ok and not e.links:
             problems.append(f"{f}:{lines['links']}: at least one source link is needed")
         normalized = [normalize(q) for q in e.questions]
         for i, q in enumerate(normalized):
@@ -90,4 +91,4 @@ def _near_duplicates(located: list[Located]) -> list[str]:
 def check(directory: str | Path | None = None) -> list[str]:
     """All problems of a knowledge-base directory (default: the bundled one)."""
     located, problems = read_entries(directory)
-    return problems + check_located(located)
+    return in_order(problems + check_located(located))

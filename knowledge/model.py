@@ -7,7 +7,11 @@ from typing import Any
 
 
 class KnowledgeError(ValueError):
-    """A knowledge-base file is broken. The message reads ``file:line: problem``."""
+    """A knowledge-base file is broken. The message reads ``file:line: problem``; `problems` lists all."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,11 @@ class Match:
     reasons: tuple[str, ...] = ()
     # "sure" (may auto-reply), "unsure" (the abstain band: silent, shown to moderators), "off".
     band: str = ""
+
+    def why(self, limit: int = 3) -> list[str]:
+        """The reasons a JSON line shows: any veto first, then the strongest features."""
+        vetoes = [r for r in self.reasons if r.startswith("veto:")]
+        return (vetoes + [r for r in self.reasons if r.startswith("feature ")])[:limit]
 
     def to_dict(self) -> dict[str, Any]:
         return {

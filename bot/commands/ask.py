@@ -4,7 +4,8 @@ The question may be given unquoted (`farmhand ask can I farm in a vm`). The huma
 opens with the on-topic line, which states the model's probability and the threshold it was
 compared with; then why, where every quoted phrase is one found in the question itself (in the
 question's own spelling), never a normalised form or a cue the question does not contain.
-`--json` prints the matcher's reasons unchanged.
+`--json` adds the threshold, the band, `why` (as `classify` writes it: any veto, then the
+strongest features) and the matcher's reasons unchanged.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from knowledge.model import Match
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 
 
+PASTE_HINT = "Type or paste the question, then press Ctrl-D on a new line (Ctrl-C to cancel)."
+
+
 def _read(words: list[str] | str) -> str:
     if isinstance(words, str):
         words = [words]
     if words and words != ["-"]:
         return " ".join(words)
+    from bot.inputs import stdin_binary
+
     # Bytes, not text: binary junk on stdin must not raise UnicodeDecodeError.
-    return sys.stdin.buffer.read(MAX_INPUT_BYTES).decode("utf-8", errors="replace")
+    return stdin_binary(PASTE_HINT).read(MAX_INPUT_BYTES).decode("utf-8", errors="replace")
 
 
 # -- phrases found in the question ---------------------------------------------------------
@@ -97,7 +103,9 @@ def _cue_text(group_and_name: str, q: _Question) -> str | None:
     for cue in groups.get(group, ()):
         if cue.name == name:
             m = cue.pattern.search(q.folded.replace("\n", " "))
-            return q.text[q._where[m.start()] : q._where[m.end() - 1] + 1] if m and m.end() > m.start() else None
+            return (
+                q.text[q._where[m.start()] : q._where[m.end() - 1] + 1] if m and m.end() > m.start() else None
+            )
     return None
 
 
@@ -210,6 +218,7 @@ def main(args: argparse.Namespace) -> int:
             "reply": reply,
             "candidate": m.candidate,
             "band": m.to_dict()["band"],
+            "why": m.why(),
             "reasons": list(m.reasons),
         }
         print(json.dumps(out, ensure_ascii=False))

@@ -1,9 +1,9 @@
-"""`farmhand classify [PATH.jsonl|-]`: one JSON line out per input line {id, text}, in input order.
+"""`farmhand classify [PATH.jsonl|-]`: one JSON line out per good input line {id, text}, in input order.
 
-A broken input line (not JSON, no text) still gets its output line, with on_topic false
-and an "error" field, so the output lines up with the input line for line. On a terminal with
-nothing piped in it asks for the paste; with stderr on a terminal and the output going
-elsewhere, a bar shows the count on stderr.
+A bad input line (not JSON, not an object, no text) gets no output line: it is named on stderr
+as `skipped FILE:LINE: why`, counted, and makes the exit code 1, as in every command that reads
+JSONL; blank lines are ignored. On a terminal with nothing piped in it asks for the paste; with
+stderr on a terminal and the output going elsewhere, a bar shows the count on stderr.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from bot.inputs import InputError, is_terminal, os_reason, stdin_binary, with_progress
+from bot.inputs import BadLines, InputError, is_terminal, os_reason, stdin_binary, with_progress
 from knowledge import KnowledgeError, default_kb
 
 PASTE_HINT = (
@@ -56,67 +56,68 @@ def _show_bar(path: str) -> bool:
 
 
 def _parse(raw: bytes) -> tuple[Any, str | None, str | None]:
-    """(id, text, error) of one input line."""
+    """(id, text, why it is refused) of one non-blank input line."""
     line = raw.decode("utf-8", errors="replace").strip()
-    if not line:
-        return None, None, "empty line"
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        return None, None, f"not JSON: {exc.msg}"
+        return None, None, f"not JSON ({exc.msg})"
     except RecursionError:
-        return None, None, "not JSON: nested too deeply"
+        return None, None, "not JSON (nested too deeply)"
     if not isinstance(obj, dict):
-        return None, None, "not a JSON object"
-    post_id = obj.get("id")
+        return None, None, f"not a JSON object (a {_json_type(obj)})"
     text = obj.get("text")
     if not isinstance(text, str):
-        return post_id, None, "missing 'text' (string)"
-    return post_id, text, None
+        return obj.get("id"), None, 'no "text" (the post, a string)'
+    return obj.get("id"), text, None
 
 
-def classify(lines: Iterator[bytes], out: IO[str]) -> int:
-    """Write one result line per input line; return how many lines were broken."""
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {list: "list", str: "string", int: "number", float: "number"}.get(type(value), "null")
+
+
+def classify(lines: Iterable[bytes], out: IO[str], bad: BadLines | None = None, source: str = "stdin") -> int:
+    """Write one result line per good input line; record the bad ones in `bad`; return how many were written."""
     kb = default_kb()
-    broken = 0
-    for raw in lines:
+    bad = BadLines() if bad is None else bad
+    written = 0
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
         post_id, text, error = _parse(raw)
         if error is not None or text is None:
-            broken += 1
-            row: dict[str, Any] = {
-                "id": post_id,
-                "on_topic": False,
-                "entry": None,
-                "score": 0.0,
-                "error": error,
-            }
-        else:
-            m = kb.match(text)
-            row = {
-                "id": post_id,
-                "on_topic": m.on_topic,
-                "entry": m.entry,
-                "score": round(m.score, 4),
-                "band": m.band or ("sure" if m.on_topic else "off"),
-                "why": [r for r in m.reasons if r.startswith(("veto:", "feature "))][:3],
-            }
+            bad.add(source, n, error or "no text")
+            continue
+        m = kb.match(text)
+        row = {
+            "id": post_id,
+            "on_topic": m.on_topic,
+            "entry": m.entry,
+            "score": round(m.score, 4),
+            "band": m.band or ("sure" if m.on_topic else "off"),
+            "why": m.why(),
+        }
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return broken
+        written += 1
+    return written
 
 
 def main(args: argparse.Namespace) -> int:
+    """Entry point of `farmhand classify`."""
+    bad = BadLines()
     try:
         default_kb()
-        lines = _lines(args.path)
+        lines: Iterable[bytes] = _lines(args.path)
         if _show_bar(args.path):
             lines = with_progress(lines, _count_lines(args.path), "classifying")
-        broken = classify(lines, sys.stdout)
+        classify(lines, sys.stdout, bad, "stdin" if args.path == "-" else args.path)
     except (KnowledgeError, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: {args.path}: {os_reason(exc)}", file=sys.stderr)
         return 2
-    if broken:
-        print(f"warning: {broken} input line(s) could not be read; see their 'error' field", file=sys.stderr)
-    return 0
+    bad.print()
+    return 1 if bad else 0

@@ -1,25 +1,35 @@
-"""`farmhand kb check [--dir DIR]`: validate the knowledge base, one `file:line: message` per problem."""
+"""`farmhand kb check [--dir DIR]`: validate the knowledge base, every problem at once.
+
+One `file:line: message` line per problem on stdout, then the count on stderr (exit 1); a
+directory that cannot be a knowledge base (missing, a file, unreadable, no entry files) is one
+`error: DIR: why` line (exit 2); `ok: N entries, M questions in DIR` otherwise (exit 0).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from knowledge import check
-from knowledge.loader import ENTRIES_DIR, read_entries
+from knowledge.check import check_located
+from knowledge.loader import ENTRIES_DIR, directory_problem, entry_files, in_order, plural, read_entries
 
 
 def main(args: argparse.Namespace) -> int:
-    directory = args.dir or ENTRIES_DIR
-    problems = check(directory)
-    for line in problems:
-        print(line)
+    """Entry point of `farmhand kb check`."""
+    directory = Path(args.dir) if args.dir else ENTRIES_DIR
+    if why := directory_problem(directory):
+        print(f"error: {directory}: {why}", file=sys.stderr)
+        return 2
+    located, problems = read_entries(directory)
+    problems = in_order(problems + check_located(located))
     if problems:
-        n = len(problems)
-        print(f"{n} problem{'s' if n != 1 else ''} in {directory}", file=sys.stderr)
+        for line in problems:
+            print(line)
+        bad = len({line.split(":", 1)[0] for line in problems})
+        where = f"{bad} of {plural(len(entry_files(directory)), 'entry file')}"
+        print(f"{plural(len(problems), 'problem')} in {directory} ({where})", file=sys.stderr)
         return 1
-    located, _ = read_entries(directory)
     questions = sum(len(item.entry.questions) for item in located)
-    entries = f"{len(located)} entr{'ies' if len(located) != 1 else 'y'}"
-    print(f"ok: {entries}, {questions} question{'s' if questions != 1 else ''} in {directory}")
+    print(f"ok: {plural(len(located), 'entry', 'entries')}, {plural(questions, 'question')} in {directory}")
     return 0

@@ -213,6 +213,15 @@ def test_classify_on_a_terminal_says_paste_jsonl_then_ctrl_d():
     assert json.loads(r.stdout)["id"] == "a"
 
 
+def test_ask_on_a_terminal_says_type_the_question_then_ctrl_d():
+    out, err, code = _on_pty(["ask"], b"can I farm in a proxmox vm?")
+    assert code == 0, err
+    assert "Type or paste the question, then press Ctrl-D on a new line" in err
+    assert out.startswith("on topic: p ")
+    r = _farmhand("ask", stdin="can I farm in a proxmox vm?\n")
+    assert r.returncode == 0 and "Ctrl-D" not in r.stderr and r.stdout.startswith("on topic: p ")
+
+
 def _posts(tmp_path: Path, n: int, **extra: str) -> Path:
     f = tmp_path / "posts.jsonl"
     f.write_text(

@@ -1,4 +1,4 @@
-"""The classes behind the first-contact misses on blind2 (docs/detector-blind-eval.md),
+"""The classes behind the misses blind2 showed when it was new (docs/detector-blind-eval.md),
 each pinned in both directions: one-line sysfs / `dmidecode -s` values after any prompt,
 VMware's `VMwareN,M` products, lsblk MODEL/VENDOR columns, NIC drivers (`ethtool -i`,
 lshw, inxi), guest OUIs on a machine's own NIC versus a host's bridge-side interfaces,

@@ -1,4 +1,4 @@
-"""The classes behind the first-contact misses on blind3 (docs/detector-blind-eval.md),
+"""The classes behind the misses blind3 showed when it was new (docs/detector-blind-eval.md),
 each pinned in both directions: `nvme list` models (EC2 EBS / instance storage, physical
 drives), `/run/.containerenv` content and overlay roots, "this machine hosts VMs" as one
 weak bare-metal hint, and grep-filtered `dmidecode -t TYPE | grep` output.

@@ -1,8 +1,8 @@
 """The detector on held-out pastes written by people who never saw it (tests/fixtures/blind*/).
 
 Each set and its truth (MANIFEST.jsonl) were written before the detector ever ran on it;
-its first-contact figures are recorded below and in docs/detector-blind-eval.md. All three
-became development sets after their first contact (their misses were fixed by general
+its figures when it was new are recorded below and in docs/detector-blind-eval.md. All three
+became development sets after their first measurement (their misses were fixed by general
 changes, each class with its own fixtures); a new unseen set is needed for a fresh judgement.
 
 The issue's floors for unseen pastes: no bare-metal <-> virtual error, >= 90 % of

@@ -71,7 +71,7 @@ def test_bad_link(tmp_path):
     )
     f.write_text(text, encoding="utf-8")
     problems = knowledge.check(d)
-    assert any("containers.yaml:30:" in p and "is not an http(s) URL" in p for p in problems), problems
+    assert any("containers.yaml:31:" in p and "is not an http(s) URL" in p for p in problems), problems
 
 
 def test_unknown_field_and_wrong_type(tmp_path):
@@ -86,7 +86,9 @@ def test_unknown_field_and_wrong_type(tmp_path):
 def test_not_a_mapping_and_empty_dir(tmp_path):
     (tmp_path / "list.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     problems = knowledge.check(tmp_path)
-    assert problems == [f"{tmp_path / 'list.yaml'}:1: an entry must be a mapping of fields (id, title, ...)"]
+    assert problems == [
+        f"{tmp_path / 'list.yaml'}:1: an entry must be a mapping of fields (id, title, ...), got a list"
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "no entry files" in knowledge.check(empty)[0]

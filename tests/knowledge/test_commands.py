@@ -60,6 +60,15 @@ def test_ask_takes_the_question_unquoted(capsys):
     assert quoted["on_topic"] is True and quoted["threshold"] == default_model().threshold
 
 
+def test_ask_json_has_threshold_band_and_why(capsys):
+    assert main(["ask", "--json", "just testing ZOS in a VM, not for farming"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["threshold"] == 0.9 and out["band"] == "off" and out["on_topic"] is False
+    assert out["why"][0].startswith("veto: ") and len(out["why"]) <= 3  # the veto first, then features
+    assert all(r.startswith("feature ") for r in out["why"][1:])
+    assert set(out["why"]) <= set(out["reasons"])
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -87,7 +96,7 @@ def test_ask_stdin_binary(monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["on_topic"] is False
 
 
-def test_classify_keeps_order_and_broken_lines(tmp_path, capsys):
+def test_classify_keeps_order_and_names_bad_lines_on_stderr(tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     src.write_bytes(
         b'{"id": "a", "text": "vm farming possible??"}\n'
@@ -98,10 +107,10 @@ def test_classify_keeps_order_and_broken_lines(tmp_path, capsys):
         b'{"id": "b", "text": "wallet stuck at initializing"}\n'
         b"\xff\xfe binary\n"
     )
-    assert main(["classify", str(src)]) == 0
+    assert main(["classify", str(src)]) == 1  # bad lines make the exit code 1, as in every JSONL reader
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines()]
-    assert len(rows) == 7
+    assert [r["id"] for r in rows] == ["a", "b"]  # one line per good input, in input order
     assert rows[0] == {
         "id": "a",
         "on_topic": True,
@@ -110,11 +119,24 @@ def test_classify_keeps_order_and_broken_lines(tmp_path, capsys):
         "band": "sure",  # DESIGN.md: the model's band, and why (top features or a veto)
         "why": rows[0]["why"],
     }
-    assert rows[0]["why"] and rows[5]["band"] == "off"
-    assert [r.get("error") is not None for r in rows] == [False, True, True, True, True, False, True]
-    assert rows[3]["id"] == 7
-    assert rows[5]["id"] == "b" and rows[5]["on_topic"] is False
-    assert "5 input line(s)" in captured.err
+    assert rows[0]["why"] and rows[1]["band"] == "off" and rows[1]["on_topic"] is False
+    assert captured.err.splitlines() == [
+        f"skipped {src}:2: not JSON (Expecting value)",
+        f'skipped {src}:4: no "text" (the post, a string)',
+        f"skipped {src}:5: not a JSON object (a list)",
+        f"skipped {src}:7: not JSON (Expecting value)",
+        "4 bad lines skipped",
+    ]
+
+
+def test_classify_all_good_lines_exit_0_and_one_bad_line_is_singular(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "farming on a vps?"}\n')
+    assert main(["classify", str(src)]) == 0
+    assert capsys.readouterr().err == ""
+    src.write_text('{"id": 1, "text": "farming on a vps?"}\n{"id": 2, "text": 5}\n')
+    assert main(["classify", str(src)]) == 1
+    assert capsys.readouterr().err.endswith("\n1 bad line skipped\n")
 
 
 def test_classify_missing_file(capsys):
@@ -196,7 +218,7 @@ def test_eval_questions_skips_bad_lines_with_numbers_counts_them_and_exits_1(tmp
         f"skipped {f}:2: not JSON (Expecting property name enclosed in double quotes)",
         f'skipped {f}:3: label must be vm_farming or other, not "yes"',
         f'skipped {f}:4: no "label" (vm_farming or other)',
-        f'skipped {f}:5: label must be vm_farming or other, not "vm-farming"; did you mean \'vm_farming\'?',
+        f"skipped {f}:5: label must be vm_farming or other, not \"vm-farming\"; did you mean 'vm_farming'?",
         f"skipped {f}:6: not a JSON object (a list)",
         "5 bad lines skipped",
     ]
@@ -210,7 +232,10 @@ def test_eval_questions_skips_bad_lines_with_numbers_counts_them_and_exits_1(tmp
     [
         ("", "{f}: no labelled posts (the file is empty)"),
         ("\n  \n", "{f}: no labelled posts (the file is empty)"),
-        (_post("yes") + "\n", 'no labelled posts in {f}: {f}:1: label must be vm_farming or other, not "yes"'),
+        (
+            _post("yes") + "\n",
+            'no labelled posts in {f}: {f}:1: label must be vm_farming or other, not "yes"',
+        ),
         (
             json.dumps({"text": "a"}) + "\n" + json.dumps({"text": "b"}) + "\n{x\n",
             'no labelled posts in {f}: {f}:1: no "label" (vm_farming or other) (and 2 more bad lines)',
@@ -231,7 +256,10 @@ def test_eval_questions_refuses_empty_or_unlabelled_files_in_one_line(tmp_path, 
 
 
 def test_eval_questions_missing_or_directory_path_is_one_line(tmp_path, capsys):
-    for path, words in ((tmp_path / "absent.jsonl", "no such file or directory"), (tmp_path, "is a directory")):
+    for path, words in (
+        (tmp_path / "absent.jsonl", "no such file or directory"),
+        (tmp_path, "is a directory"),
+    ):
         assert main(["eval", "questions", str(path)]) == 2
         out, err = capsys.readouterr()
         assert err.startswith(f"error: {path}: {words}") and err.count("\n") == 1, err

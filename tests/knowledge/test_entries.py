@@ -110,5 +110,5 @@ def test_answers_have_no_person_attribution(kb):
 
 
 def test_load_rejects_missing_directory(tmp_path):
-    with pytest.raises(KnowledgeError, match=r":1: knowledge-base directory not found"):
+    with pytest.raises(KnowledgeError, match=r"missing: no such file or directory$"):
         knowledge.load(tmp_path / "missing")
