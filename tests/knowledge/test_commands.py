@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from knowledge.scorer import default_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -34,8 +35,6 @@ def test_ask_json_off_topic(capsys):
 def test_ask_text_output(capsys):
     assert main(["ask", "is docker ok for a threefold farming node?"]) == 0
     out = capsys.readouterr().out
-    from knowledge.scorer import default_model
-
     threshold = re.escape(f"{default_model().threshold:.2f}")
     assert re.match(rf"on topic: p [01]\.\d{{3}} ≥ threshold {threshold} \(band sure\), entry containers\n", out)
     assert "Docker, LXC" in out
@@ -44,8 +43,6 @@ def test_ask_text_output(capsys):
 def test_ask_off_topic_line_states_the_threshold(capsys):
     assert main(["ask", "how do I swap TFT to USDC?"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    from knowledge.scorer import default_model
-
     threshold = re.escape(f"{default_model().threshold:.2f}")
     assert re.match(rf"on topic: no, p 0\.\d\d < threshold {threshold} \(band off\)", first), first
 
@@ -55,15 +52,13 @@ def test_ask_takes_the_question_unquoted(capsys):
     quoted = json.loads(capsys.readouterr().out)
     assert main(["ask", "can", "I", "farm", "in", "a", "vm", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == quoted
-    from knowledge.scorer import default_model
-
     assert quoted["on_topic"] is True and quoted["threshold"] == default_model().threshold
 
 
 def test_ask_json_has_threshold_band_and_why(capsys):
     assert main(["ask", "--json", "just testing ZOS in a VM, not for farming"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["threshold"] == 0.9 and out["band"] == "off" and out["on_topic"] is False
+    assert out["threshold"] == default_model().threshold and out["band"] == "off" and out["on_topic"] is False
     assert out["why"][0].startswith("veto: ") and len(out["why"]) <= 3  # the veto first, then features
     assert all(r.startswith("feature ") for r in out["why"][1:])
     assert set(out["why"]) <= set(out["reasons"])

@@ -17,6 +17,7 @@ import pytest
 from bot.config import Config, DiscordConfig
 from bot.discord.service import run_discord
 from bot.discord.triage import custom_id
+from tests.band import unsure_message
 from tests.bot.discord.conftest import LOOK_ALIKE, QUESTION
 from tests.bot.discord.fake_discord import (
     MOD_ROLE_ID,
@@ -36,7 +37,7 @@ BOB = user_payload(700_000_000_000_000_102, "bob")
 MOD = user_payload(700_000_000_000_000_103, "mod")
 MOD2 = user_payload(700_000_000_000_000_104, "mod2")
 # In the abstain band of the shipped model: on topic, but not sure enough to auto-reply.
-UNSURE = "does the \"virtualized\" flag on dashboard mean my *node* won't earn because it's in a VM? confused"
+UNSURE = unsure_message(" pls")
 
 
 def _config(fake: FakeDiscord, tmp_path: Path, **over) -> Config:
@@ -111,10 +112,10 @@ async def test_unsure_post_send_answer_exactly_once_and_label(tmp_path, engine, 
         assert embed["title"] == "Unsure post #1"
         assert embed["url"] == f"https://discord.com/channels/{question['guild_id']}/{WATCHED_ID}/{question['id']}"
         fields = {f["name"]: f["value"] for f in embed["fields"]}
-        assert fields["Candidate entry"].startswith("`vm-farming`")
+        assert fields["Candidate entry"].startswith(f"`{engine.kb.match(UNSURE).candidate}`")
         assert fields["Probability"].startswith(f"{engine.kb.match(UNSURE).score:.2f}")
         assert fields["Top reasons"].count("- feature") >= 1
-        assert "virtualized" in embed["description"]
+        assert UNSURE in embed["description"]
         buttons = [c for row in item["components"] for c in row["components"]]
         assert [b["label"] for b in buttons] == ["Send answer", "Other answer…", "Not this"]
         assert {b["custom_id"] for b in buttons} == {

@@ -15,26 +15,13 @@ import pytest
 from bot.discourse.triage import parse_commands
 from bot.state import Store
 from knowledge import default_kb
+from tests.band import unsure_topics
 from tests.bot.discourse.conftest import ON_TOPIC, ON_TOPIC_TITLE, bot_replies
 from tests.bot.discourse.test_run import _start, _stop, _wait
 
 pytestmark = pytest.mark.timeout(90)
 
-UNSURE = [
-    (
-        "Virtual nodes on the grid",
-        "How do I connect a few virtual nodes (ZOS in VMs on my own server) to the grid for farming? "
-        "They come up but I'm not sure they count.",
-    ),
-    (
-        "Virtualized flag",
-        'does the "virtualized" flag on dashboard mean my *node* won\'t earn because it\'s in a VM? confused',
-    ),
-    (
-        "Testing a node in VMware",
-        "I set up a node in VMware Workstation to learn. Does it count for farming or only for testing?",
-    ),
-]
+UNSURE = unsure_topics(3)  # three posts the shipped model is unsure of (tests/band.py)
 MINUTES = 0.05  # 3 seconds between batches
 
 
