@@ -2,7 +2,7 @@
 
 Real pastes arrive quoted (`> `, `>> ` in Markdown and e-mail), inside journald or syslog
 lines (`Mon DD hh:mm:ss host unit[pid]: `, `journalctl -o short-iso`), or behind
-docker-compose's `service_1  | `. Every parser and marker would have to know each of those;
+docker-compose's `service_1  | ` or a CI log's `2021-06-29 09:59:08.929 | `. Every parser and marker would have to know each of those;
 instead they are removed here, once, before anything else reads the paste. Each pass is one
 C-level `re.sub` and never adds or removes a newline, so evidence still quotes the user's
 own line numbers.
@@ -32,6 +32,8 @@ _UNIT_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@
 # docker-compose / `docker compose logs`: `dellomsa_1  | `, `web-1  | ` (the replica number
 # is what tells it from a table cell).
 _COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\|[ \t]?")
+# CI and agent logs: `2021-06-29 09:59:08.929 |  <line>` (a timestamp, then a bar).
+_STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
 
 
 def strip_prefixes(text: str) -> str:
@@ -43,4 +45,5 @@ def strip_prefixes(text: str) -> str:
         text = _UNIT_PREFIX.sub("", text)
     if "|" in text:
         text = _COMPOSE_PREFIX.sub("", text)
+        text = _STAMP_BAR_PREFIX.sub("", text)
     return text

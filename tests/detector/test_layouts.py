@@ -48,6 +48,10 @@ def test_prefixes_go_and_the_line_count_stays():
     ]
 
 
+def test_a_ci_log_stamp_and_bar_go():
+    assert strip_prefixes(" 2021-06-29 09:59:08.929 |  2344 2191 0:405 / / rw\n") == " 2344 2191 0:405 / / rw\n"
+
+
 def test_a_table_cell_is_not_a_compose_prefix():
     assert strip_prefixes("sda | 100G\n") == "sda | 100G\n"
 
