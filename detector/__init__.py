@@ -222,6 +222,7 @@ def _analyze(text: str) -> Verdict:
     facts = []
     source_of: dict[int, str] = {}
     hits: list[rules.Hit] = []
+    spent: dict[str, int] = {}  # line-signature hits so far in this paste (see rules.scan_lines)
     tools_seen: set[str] = set()
     flags: dict[str, bool] = {}
     owned_spans: list[tuple[int, int, str]] = []  # (first line, last line, tool) of owning tools
@@ -249,7 +250,7 @@ def _analyze(text: str) -> Verdict:
             source_of[len(facts)] = source
             facts.append(f)
         if sec.tool in _LINE_TOOLS:
-            hits += rules.scan_lines(sec.tool, sec.text, sec.start, source, sec.command)
+            hits += rules.scan_lines(sec.tool, sec.text, sec.start, source, sec.command, spent)
         if new_facts or sec.tool != "other":
             tools_seen.add(sec.tool)
     # The segment-free sweep: every line, whatever section it landed in (detector/sweep.py).

@@ -272,27 +272,41 @@ def _live(tool: str, command: str | None) -> tuple[frozenset[int], frozenset[str
     return live, frozenset(n for i in live for n in table.sigs[i].needs)
 
 
-def scan_lines(tool: str, text: str, start: int, source: str, command: str | None) -> list[Hit]:
+def scan_lines(
+    tool: str, text: str, start: int, source: str, command: str | None, spent: dict[str, int] | None = None
+) -> list[Hit]:
     """Evidence from raw lines of one section (dmesg, lspci, lsusb, lsmod, unknown commands).
 
     Same result as trying every signature on every line, in line order then file order,
     keeping the first `_MAX_HITS_PER_SIGNAL` lines per signature.
+
+    `spent`: hits per signature id already found in earlier sections of the same paste, updated
+    here. A signature at its cap is not looked for again: more lines of the same evidence change
+    no verdict, and a paste of the same dump repeated a thousand times then costs one reading.
     """
     if not text:
         return []  # every line signature needs a non-empty string
     table = _line_table(tool)
     live_at_start, _ = _live(tool, command)
+    if spent:
+        live_at_start = frozenset(
+            i for i in live_at_start if spent.get(table.sigs[i].id, 0) < _MAX_HITS_PER_SIGNAL
+        )
     if not live_at_start:
         return []
+    used = spent or {}
     # Signatures anchored at the line start are found by one combined regex in C (a line that
     # matches none costs no Python); the others by their needles. Merged in line, then file order.
     anchored = frozenset(i for i in live_at_start if table.sigs[i].match_src.startswith("^"))
-    hits = _needle_scan(table, live_at_start - anchored, text, start, source)
+    hits = _needle_scan(table, live_at_start - anchored, text, start, source, used)
     if anchored:
-        more = _anchored_scan(tool, anchored, text, start, source)
+        more = _anchored_scan(tool, anchored, text, start, source, used)
         if more:
             order = {sig.id: k for k, sig in enumerate(table.sigs)}
             hits = sorted(hits + more, key=lambda h: (h.line, order[h.sig.id]))
+    if spent is not None:
+        for h in hits:
+            spent[h.sig.id] = spent.get(h.sig.id, 0) + 1
     return hits
 
 
@@ -317,12 +331,14 @@ def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(alts) + ")", re.IGNORECASE | re.MULTILINE)
 
 
-def _anchored_scan(tool: str, live: frozenset[int], text: str, start: int, source: str) -> list[Hit]:
+def _anchored_scan(
+    tool: str, live: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
+) -> list[Hit]:
     """Hits of line-start-anchored signatures: candidate lines from one combined regex, each
     then checked against every live anchored signature (as the per-line reference does)."""
     table, key = _line_table(tool), tool
     live_set = set(live)
-    counts = dict.fromkeys(live_set, 0)
+    counts = {i: used.get(table.sigs[i].id, 0) for i in live_set}
     hits: list[Hit] = []
     pattern = _combined(key, frozenset(live_set))
     pos, lineno, counted = 0, start, 0
@@ -367,14 +383,16 @@ def _check_line(
     return retired
 
 
-def _needle_scan(table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str) -> list[Hit]:
+def _needle_scan(
+    table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
+) -> list[Hit]:
     """Hits of the other line signatures, found through the plain strings they need."""
     if not live_at_start:
         return []
     live = set(live_at_start)
     needles = frozenset(n for i in live for n in table.sigs[i].needs)
     low = literals.fold(text)
-    counts = dict.fromkeys(live, 0)
+    counts = {i: used.get(table.sigs[i].id, 0) for i in live}
     hits: list[Hit] = []
     search, find_all = literals.finder(needles).search, literals.finder(needles).findall
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)

@@ -340,3 +340,30 @@ def test_every_signature_regex_compiles():
             assert sig.veto is not None
         if sig.command_src:
             assert sig.command is not None
+
+
+def test_a_signature_at_its_cap_in_earlier_sections_is_not_looked_for_again():
+    from detector import rules
+
+    text = "00:02.0 VGA compatible controller: Red Hat, Inc. QXL paravirtual graphic card\n" * 5
+    spent: dict[str, int] = {}
+    first = rules.scan_lines("lspci", text, 1, "lspci", None, spent)
+    assert first and all(spent[h.sig.id] <= rules._MAX_HITS_PER_SIGNAL for h in first)
+    # the same section again: every signature it holds is spent, so nothing more is found
+    assert rules.scan_lines("lspci", text, 10, "lspci", None, spent) == []
+    # without the paste's tally the section is read in full
+    assert rules.scan_lines("lspci", text, 10, "lspci", None) == first[:0] + rules.scan_lines(
+        "lspci", text, 10, "lspci", None, {}
+    )
+    assert len(rules.scan_lines("lspci", text, 10, "lspci", None)) == len(first)
+
+
+def test_a_dump_repeated_says_what_it_says_once():
+    from pathlib import Path
+
+    from detector import analyze
+
+    one = (Path(__file__).resolve().parents[1] / "fixtures" / "layouts" / "compound-semicolon.txt").read_text()
+    once, many = analyze(one), analyze(one * 50)
+    assert (many.verdict, many.hypervisor) == (once.verdict, once.hypervisor)
+    assert {e.signal for e in many.evidence} == {e.signal for e in once.evidence}
