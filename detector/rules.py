@@ -37,6 +37,7 @@ _ALIASES = {
         "chassis.manufacturer",
         "system.dmi_line",
         "dmi.grep_manufacturer",
+        "dmi.manufacturer_any",
     ),
     "@product": (
         "system.product",
@@ -232,7 +233,10 @@ class _Wakes(dict):
 
 def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
     """Evidence from structured facts (fact index -> source tool in `source_of`)."""
+    from detector.sweep import system_makers
+
     table = _by_key()
+    makers = system_makers()
     hits: list[Hit] = []
     counts: dict[str, int] = {}
     # Pastes repeat values (64 processors, one flags line each): match each value once.
@@ -243,7 +247,9 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
             sigs = matching[fact.key, fact.value] = tuple(
                 sig
                 for sig in table.get(fact.key, ())
-                if sig.pattern.search(fact.value)
+                # a record-less `Manufacturer:` speaks for real hardware only as a system maker
+                if not (fact.key in makers and sig.points_to == "bare-metal" and sig.vendor not in makers[fact.key])
+                and sig.pattern.search(fact.value)
                 and not (sig.veto is not None and sig.veto.search(fact.value))
             )
         for sig in sigs:

@@ -68,7 +68,8 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
         # Quotes include Markdown's backticks: "- `/sys/class/dmi/id/sys_vendor`: `QEMU`".
         r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"'`]?"
         r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\b(?:Detected|Unknown)[ \t]+)?"
-        r"(?P<key>" + "|".join(alts) + r")[\"'`]?[ \t]*(?:=>|:|=|\|)[ \t]*[\"'`]?"
+        # msinfo32 and other Windows exports separate key and value by a tab.
+        r"(?P<key>" + "|".join(alts) + r")[\"'`]?(?:[ \t]*(?:=>|:|=|\|)[ \t]*|\t+)[\"'`]?"
         r"(?P<value>[^\"'`\n]{0,200}?)[\"'`]?[ \t]*,?[ \t]*$"
     )
     return table, pattern
@@ -241,7 +242,7 @@ def _fwupd_facts(text: str) -> list[Fact]:
 
 
 def _quick_reject(text: str) -> bool:
-    return ":" not in text and "=" not in text and "|" not in text and "virt" not in text
+    return ":" not in text and "=" not in text and "|" not in text and "\t" not in text and "virt" not in text
 
 
 def facts(text: str) -> list[Fact]:
@@ -281,16 +282,51 @@ def facts(text: str) -> list[Fact]:
     return out
 
 
+# `fwupdtool hwids`: the machine's own SMBIOS strings under "Computer Information", where a
+# bare `Manufacturer:` is the system's.
+_HWIDS = re.compile(r"(?m)^[ \t]*Computer Information[ \t]*\n[ \t]*-{5,}[ \t]*\n")
+_HWIDS_FIELD = re.compile(r"(?m)^[ \t]*(?P<k>Manufacturer|ProductName|Family|BaseboardManufacturer)[ \t]*:[ \t]*(?P<v>[^\n]{1,120})$")
+_HWIDS_KEYS = {
+    "Manufacturer": "system.manufacturer",
+    "ProductName": "system.product",
+    "Family": "system.family",
+    "BaseboardManufacturer": "board.manufacturer",
+}
+
+
+def _hwids_facts(text: str) -> list[Fact]:
+    m = _HWIDS.search(text)
+    if m is None:
+        return []
+    block = text[m.end() : m.end() + 2000].split("\n\n", 1)[0]
+    base = text.count("\n", 0, m.end()) + 1
+    return [
+        Fact(_HWIDS_KEYS[f.group("k")], f.group("v").strip(), base + block.count("\n", 0, f.start()), f.group(0))
+        for f in _HWIDS_FIELD.finditer(block)
+    ]
+
+
 def free_facts(text: str) -> list[Fact]:
     """Facts whose shape alone says what they are (column tables under a header, fastfetch's
-    JSON modules, fwupd's tree root): no tool's section owns them, so `merge`'s ownership
+    JSON modules, fwupd's tree root and its hwids block): no tool's section owns them, so `merge`'s ownership
     rule does not apply."""
     out = _table_facts(text)
+    if "Computer Information" in text:
+        out += _hwids_facts(text)
     if '"type"' in text:
         out += _fastfetch_facts(text)
     if "─" in text or "??" in text or "â”" in text:
         out += _fwupd_facts(text)
     return out
+
+
+@functools.cache
+def system_makers() -> dict[str, frozenset[str]]:
+    """fact -> the hardware vendors its value may stand for (rows with `system_makers`)."""
+    text = resources.files("detector").joinpath("sweep.yaml").read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    rows = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    return {r["fact"]: frozenset(r["system_makers"]) for r in rows if "system_makers" in r}
 
 
 @functools.cache

@@ -28,7 +28,8 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     """lscpu text -> CPU facts."""
     facts: list[Fact] = []
     seen: set[str] = set()
-    for i, raw in enumerate(text.split("\n")):
+    lines = text.split("\n")
+    for i, raw in enumerate(lines):
         key, sep, value = raw.partition(":")
         if not sep:
             continue
@@ -37,6 +38,23 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         value = value.strip()
         if fact_key is None or not value or fact_key in seen:
             continue
+        if fact_key == "cpu.flags":
+            value = _wrapped_flags(value, lines[i + 1 :])
         seen.add(fact_key)
         facts.append(Fact(fact_key, value, start + i, raw))
     return Parsed(tuple(facts))
+
+
+def _wrapped_flags(first: str, after: list[str]) -> str:
+    """The flags, with the indented lines a narrow terminal wrapped them onto.
+
+    A terminal wraps at a column, often inside a word (`pd` / `pe1gb`), and a paste loses the
+    blank at a wrap between words: both joins are kept, so a flag is found either way."""
+    rest: list[str] = []
+    for line in after[:40]:
+        if not line[:1].isspace() or ":" in line or not line.strip():
+            break
+        rest.append(line.strip())
+    if not rest:
+        return first
+    return " ".join(("".join([first, *rest]), " ".join([first, *rest])))
