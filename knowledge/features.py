@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
 
-from knowledge import signals
+from knowledge import prefilter, signals
 from knowledge.cues import Scanner
 
 MAX_CHARS = 40_000
@@ -95,31 +95,32 @@ HOSTING_ON_NODE = re.compile(
 )
 _NEGATION = re.compile(r"\b(?:not|no|never|without|n't|dont|don't|isnt|isn't|aint|nicht|pas|nao|non|kein\w*)\b")
 
-SIGNALS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("not-for-farming", lambda t: NOT_FOR_FARMING.search(t) is not None),
-    ("shown-virtual", lambda t: SHOWN_VIRTUAL.search(t) is not None),
-    (
-        "shown-virtual+real-hardware",
-        lambda t: SHOWN_VIRTUAL.search(t) is not None and REAL_HARDWARE.search(t) is not None,
-    ),
-    ("other-project", lambda t: OTHER_PROJECT.search(t) is not None),
-    (
-        "other-project-no-threefold",
-        lambda t: OTHER_PROJECT.search(t) is not None and THREEFOLD.search(t) is None,
-    ),
-    ("no-threefold-word", lambda t: THREEFOLD.search(t) is None),
-    ("passing-mention", lambda t: signals.PASSING_MENTION.search(t) is not None),
-    ("leaving-farming", lambda t: any(w in t for w in signals.LEAVING_WORDS) and bool(signals.LEAVING.search(t))),
-    ("hosting-vms-on-node", lambda t: HOSTING_ON_NODE.search(t) is not None),
-    ("negation", lambda t: _NEGATION.search(t) is not None),
-    ("support-words", lambda t: SUPPORT_WORDS.search(t) is not None),
-    ("question-mark", lambda t: "?" in t),
+# Each signal reads one post (`read`): its memoised searches are shared with the vetoes.
+SIGNALS: tuple[tuple[str, Callable[[prefilter.Post], bool]], ...] = (
+    ("not-for-farming", lambda p: p.has(NOT_FOR_FARMING)),
+    ("shown-virtual", lambda p: p.has(SHOWN_VIRTUAL)),
+    ("shown-virtual+real-hardware", lambda p: p.has(SHOWN_VIRTUAL) and p.has(REAL_HARDWARE)),
+    ("other-project", lambda p: p.has(OTHER_PROJECT)),
+    ("other-project-no-threefold", lambda p: p.has(OTHER_PROJECT) and not p.has(THREEFOLD)),
+    ("no-threefold-word", lambda p: not p.has(THREEFOLD)),
+    ("passing-mention", lambda p: p.has(signals.PASSING_MENTION)),
+    ("leaving-farming", lambda p: any(w in p.text for w in signals.LEAVING_WORDS) and p.has(signals.LEAVING)),
+    ("hosting-vms-on-node", lambda p: p.has(HOSTING_ON_NODE)),
+    ("negation", lambda p: p.has(_NEGATION)),
+    ("support-words", lambda p: p.has(SUPPORT_WORDS)),
+    ("question-mark", lambda p: "?" in p.text),
 )
+_SIGNAL_PATTERNS = (
+    NOT_FOR_FARMING, SHOWN_VIRTUAL, REAL_HARDWARE, OTHER_PROJECT, THREEFOLD, signals.PASSING_MENTION,
+    signals.LEAVING, HOSTING_ON_NODE, _NEGATION, SUPPORT_WORDS,
+)  # fmt: skip
 # The hand-written cue groups, as features: each cue present is ``k|group:name``, and the
 # conjunctions the old rules were built on are ``x|...`` (a linear model cannot AND by itself).
 _GROUPS = ("virt", "farm", "why", "lookalike", "flagged")
 _MAIN = Scanner((signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED))
 _COMBO = Scanner((signals.COMBO, signals.SUBJECT))
+# One scan per post finds the literals of every pattern above (`prefilter`).
+_INDEX = prefilter.Index([*_SIGNAL_PATTERNS, *_MAIN.patterns(), *_COMBO.patterns()])
 SIGNAL_WEIGHT = 1.0  # a signal is worth one word of a one-word post (then / sqrt(words))
 
 
@@ -160,10 +161,17 @@ def word_features(word: str) -> list[str]:
     return ["w|" + word, *("c|" + g for g in char_grams(word))]
 
 
-def signal_names(norm: str) -> list[str]:
-    """The rule signals present in normalised text."""
-    flat = norm.replace("\n", " ")
-    return ["s|" + name for name, test in SIGNALS if test(flat)]
+def read(norm: str | prefilter.Post) -> prefilter.Post:
+    """Normalised text as the rules read it (one line), with its literal scan done once."""
+    if isinstance(norm, prefilter.Post):
+        return norm
+    return _INDEX.post(norm.replace("\n", " "))
+
+
+def signal_names(norm: str | prefilter.Post) -> list[str]:
+    """The rule signals present in normalised text (or a post `read` from it)."""
+    post = read(norm)
+    return ["s|" + name for name, test in SIGNALS if test(post)]
 
 
 def features(text: str) -> dict[str, float]:
@@ -179,20 +187,21 @@ def features(text: str) -> dict[str, float]:
         for f in bigrams(ws):
             out[f] = out.get(f, 0.0) + scale
     scale = 1.0 / math.sqrt(max(len(ws), 1))
-    for name in signal_names(norm) + cue_names(norm):
+    post = read(norm)
+    for name in signal_names(post) + cue_names(post):
         out[name] = SIGNAL_WEIGHT * scale
     return out
 
 
-def cue_names(norm: str) -> list[str]:
+def cue_names(norm: str | prefilter.Post) -> list[str]:
     """The cue features of normalised text (``k|group:cue`` and the ``x|`` conjunctions)."""
-    flat = norm.replace("\n", " ")
-    hits = _MAIN.scan(flat)
+    post = read(norm)
+    hits = _MAIN.scan(post)
     out = [f"k|{g}:{n}" for g, h in zip(_GROUPS, hits, strict=True) for n in h.names]
     virt, farm, _why, look, flagged = (h.weight > 0 for h in hits)
     if virt and farm:
         out.append("x|virt&farm")
-        combo, subject = _COMBO.scan(flat)
+        combo, subject = _COMBO.scan(post)
         out += [f"x|combo:{n}" for n in combo.names] + [f"x|subject:{n}" for n in subject.names]
         if not look:
             out.append("x|virt&farm&!lookalike")
