@@ -6,13 +6,15 @@
 Posts: every JSONL line with a "text" string under knowledge/data/ and tests/fixtures/, the
 golden questions, every entry's questions, every text fixture under tests/fixtures/ (pastes,
 dumps: long and messy inputs) and a few edge cases. A line holds the whole `Match.to_dict()`
-(label, entry, candidate, band, rounded score, reasons) plus the model's raw probability and
-the entry chooser's share; `--check` wants everything equal and the two floats within 1e-9.
+(label, entry, candidate, band, rounded score, reasons), the model's raw probability and the
+entry chooser's share, and the line `farmhand classify` prints for the post; `--check` wants
+everything equal and the floats within 1e-9.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.commands.classify import classify  # noqa: E402
 from knowledge import default_kb  # noqa: E402
 from knowledge.matcher import MAX_INPUT_CHARS  # noqa: E402
 
@@ -102,7 +105,13 @@ def main() -> int:
     ap.add_argument("out", nargs="?", type=Path)
     ap.add_argument("--check", type=Path, help="compare with this earlier dump instead of writing")
     args = ap.parse_args()
-    rows = {key: {"key": key, **decision(text)} for key, text in posts()}
+    items = list(posts())
+    rows = {key: {"key": key, **decision(text)} for key, text in items}
+    out = io.StringIO()
+    classify(iter(json.dumps({"id": key, "text": text}).encode() + b"\n" for key, text in items), out)
+    for line in out.getvalue().splitlines():
+        row = json.loads(line)
+        rows[row["id"]]["classify"] = row
     if args.check:
         return check(args.check, rows)
     if args.out is None:

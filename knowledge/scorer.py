@@ -21,6 +21,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from knowledge import features as feats
+from knowledge import prefilter
 
 MODEL_PATH = Path(__file__).with_name("matcher_model.json")
 FORMAT = 1
@@ -36,6 +37,18 @@ class Scored:
     top: tuple[tuple[str, float], ...]  # (feature, contribution to the log-odds), strongest first
 
 
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """The gate's verdict on one post, and what the entry chooser needs to run later."""
+
+    p: float  # calibrated P(on topic)
+    top: tuple[tuple[str, float], ...]
+    scale: float  # 1 / sqrt(words)
+    # (entry column, count) of every feature read that has one, in reading order: the
+    # chooser sums them only when its answer is wanted (most posts are not on topic).
+    columns: tuple[tuple[tuple[float, ...], float], ...]
+
+
 def _sigmoid(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-min(z, 700.0)))
@@ -48,6 +61,7 @@ class Model:
 
     __slots__ = (
         "_cache",
+        "_weights",
         "band",
         "calibration",
         "entry_bias",
@@ -79,18 +93,22 @@ class Model:
         if len(self.entry_bias) != k:
             raise ValueError("entry biases do not match the entries")
         self.meta = dict(data.get("meta") or {})
+        # One look-up per bigram, signal or cue: (gate weight, entry column), either may be None.
+        self._weights: dict[str, tuple[float | None, tuple[float, ...] | None]] = {
+            f: (self.gate_w.get(f), self.entry_w.get(f)) for f in self.gate_w.keys() | self.entry_w.keys()
+        }
         self._cache: dict[str, tuple[float, tuple[float, ...] | None]] = {}
 
     def _word(self, word: str) -> tuple[float, tuple[float, ...] | None]:
+        """Summed gate weight and entry column of one word's unigram and character grams."""
         got = self._cache.get(word)
         if got is None:
-            names = feats.word_features(word)
-            gw = self.gate_w.get
-            g = sum(gw(f, 0.0) for f in names)
+            lookup = self._weights.get
+            # only the features with a weight, in order (a skipped 0.0 changes no sum)
+            hits = [w for f in feats.word_features(word) if (w := lookup(f)) is not None]
+            g = sum((gw for gw, _ in hits if gw is not None), 0.0)
             vec: list[float] | None = None
-            ew = self.entry_w.get
-            for f in names:
-                col = ew(f)
+            for _, col in hits:
                 if col is not None:
                     vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
             if len(self._cache) >= WORD_CACHE_LIMIT:
@@ -101,51 +119,85 @@ class Model:
     def score(self, text: str, *, explain: bool = True) -> Scored:
         """Gate probability, best entry and the strongest features of one post."""
         norm = feats.normalize(text)
+        return self.score_read(norm, feats.read(norm), explain=explain)
+
+    def score_read(self, norm: str, post: prefilter.Post, *, explain: bool = True) -> Scored:
+        """`score` of normalised text and the post `features.read` made of it."""
+        gated = self.gate_read(norm, post, explain=explain)
+        entry, entry_p = self.choose(gated)
+        return Scored(gated.p, entry, entry_p, gated.top)
+
+    def gate_read(self, norm: str, post: prefilter.Post, *, explain: bool = True) -> Gated:
+        """The gate alone on normalised text and its post (shared with the vetoes, so the
+        rule regexes run once per post); `choose` finishes the entry choice when wanted.
+
+        The sums run in the same order as a plain per-feature loop over `features.features`
+        (tests/knowledge/test_speed.py), so the floats are the same.
+        """
         ws = feats.tokens(norm)
         n = max(len(ws), 1)
         scale = 1.0 / math.sqrt(n)
-        gw, ew = self.gate_w.get, self.entry_w.get
-        k = len(self.entry_ids)
-        evec = [0.0] * k
+        columns: list[tuple[tuple[float, ...], float]] = []
+        keep = columns.append
         contrib: dict[str, float] = {}
         z = 0.0
+        cache, word = self._cache, self._word
         for w, c in Counter(ws).items():
-            g, vec = self._word(w)
+            got = cache.get(w)
+            g, vec = got if got is not None else word(w)
             z += g * c
             if explain and g:
                 contrib["w|" + w] = g * c * scale
             if vec is not None:
-                for j in range(k):
-                    evec[j] += vec[j] * c
-        others = [f"b|{a} {b}" for a, b in pairwise(ws)]
-        others += feats.signal_names(norm) + feats.cue_names(norm)
-        bigram_count = len(ws) - 1 if ws else 0
-        for i, f in enumerate(others):
-            v = 1.0 if i < bigram_count else feats.SIGNAL_WEIGHT
-            g = gw(f)
+                keep((vec, c))
+        lookup = self._weights.get
+        for a, b in pairwise(ws):  # bigrams count 1.0 each
+            f = f"b|{a} {b}"
+            both = lookup(f)
+            if both is None:
+                continue
+            g, col = both
+            if g is not None:
+                z += g
+                if explain:
+                    contrib[f] = contrib.get(f, 0.0) + g * scale
+            if col is not None:
+                keep((col, 1.0))
+        v = feats.SIGNAL_WEIGHT
+        for f in feats.signal_names(post) + feats.cue_names(post):
+            both = lookup(f)
+            if both is None:
+                continue
+            g, col = both
             if g is not None:
                 z += g * v
                 if explain:
                     contrib[f] = contrib.get(f, 0.0) + g * v * scale
-            col = ew(f)
             if col is not None:
-                for j in range(k):
-                    evec[j] += col[j] * v
+                keep((col, v))
         z = self.gate_bias + z * scale
         a, b = self.calibration
         p = _sigmoid(a * z + b)
-        scores = [self.entry_bias[j] + evec[j] * scale for j in range(k)]
-        best = max(range(k), key=scores.__getitem__) if k else -1
-        entry_p = 0.0
-        if best >= 0:
-            top_s = scores[best]
-            total = sum(math.exp(s - top_s) for s in scores)
-            entry_p = 1.0 / total
         top: tuple[tuple[str, float], ...] = ()
         if explain and contrib:
             ranked = sorted(contrib.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:TOP_FEATURES]
             top = tuple((f, round(v, 3)) for f, v in ranked)
-        return Scored(p, self.entry_ids[best] if best >= 0 else None, entry_p, top)
+        return Gated(p, top, scale, tuple(columns))
+
+    def choose(self, gated: Gated) -> tuple[str | None, float]:
+        """The best entry for a gated post and its share of the softmaxed scores."""
+        k = len(self.entry_ids)
+        if not k:
+            return None, 0.0
+        evec = [0.0] * k
+        for col, c in gated.columns:
+            evec = [e + x * c for e, x in zip(evec, col, strict=True)]
+        scale = gated.scale
+        scores = [bias + e * scale for bias, e in zip(self.entry_bias, evec, strict=True)]
+        best = max(range(k), key=scores.__getitem__)
+        top_s = scores[best]
+        total = sum(math.exp(s - top_s) for s in scores)
+        return self.entry_ids[best], 1.0 / total
 
 
 def load(path: str | Path | None = None) -> Model:

@@ -91,7 +91,7 @@ def classify(lines: Iterator[bytes], out: IO[str]) -> int:
                 "error": error,
             }
         else:
-            m = kb.match(text)
+            m = kb.match(text, candidate=False)  # no candidate printed: chooser only when sure
             row = {
                 "id": post_id,
                 "on_topic": m.on_topic,
