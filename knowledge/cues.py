@@ -48,7 +48,9 @@ class Scanner:
 
     def __init__(self, groups: Sequence[Sequence[signals.Cue]]) -> None:
         self._groups = len(groups)
-        self._cues = tuple((g, c, prefilter.prefixes(c.pattern)) for g, group in enumerate(groups) for c in group)
+        # a cue with weak prefixes ("a" in "a zos vm") searches through the post's index,
+        # which splits it into its alternatives
+        self._cues = tuple((g, c, prefilter.strong_prefixes(c.pattern)) for g, group in enumerate(groups) for c in group)
         # literal -> bit mask of the cues that may start with it; cues without: always tried
         self._by_literal: dict[str, int] = {}
         self._always = 0

@@ -33,6 +33,10 @@ MIN_REQUIRED = 3
 # Prefixes shorter than this ("a", "i", "3") start a word every few words: a pattern gated
 # only on them is split into its alternatives, or also gated on a literal inside it.
 WEAK_PREFIX = 2
+# Prefix extraction follows groups and optional parts while the literal is shorter than
+# LONG_PREFIX, and gives up the longer literals past MAX_PREFIXES of them.
+LONG_PREFIX = 3
+MAX_PREFIXES = 256
 # Past this many occurrences of its prefixes, one `search` beats a `match` at each.
 MAX_TRIES = 6
 
@@ -59,6 +63,12 @@ def prefixes(pattern: re.Pattern[str] | str) -> frozenset[str] | None:
     """Literal strings one of which starts every match of `pattern`; None when unknown."""
     found = anchored_prefixes(pattern)
     return None if found is None else frozenset(w for w, _ in found)
+
+
+def strong_prefixes(pattern: re.Pattern[str] | str) -> frozenset[str] | None:
+    """`prefixes` when none of them is weak (shorter than WEAK_PREFIX), else None."""
+    found = prefixes(pattern)
+    return found if found and min(map(len, found)) >= WEAK_PREFIX else None
 
 
 @lru_cache(maxsize=1024)
@@ -143,9 +153,14 @@ def _parse(pattern: re.Pattern[str] | str) -> list | None:
 
 
 def _seq_prefixes(seq: list, anchored: bool) -> set[tuple[str, bool]] | None:
-    """Prefixes of a parsed sequence (zero-width assertions at its start are skipped)."""
+    """Prefixes of a parsed sequence (zero-width assertions at its start are skipped).
+
+    A group, a branch or an optional element met before LONG_PREFIX literal characters is
+    followed into what comes after it ("(?:a|my) zos" gives "a zos" and "my zos", "3-?node"
+    gives "3-node" and "3node"), unless that makes more than MAX_PREFIXES strings.
+    """
     out = ""
-    for op, av in seq:
+    for i, (op, av) in enumerate(seq):
         if op is _k.LITERAL:
             out += chr(av)
             continue
@@ -153,16 +168,31 @@ def _seq_prefixes(seq: list, anchored: bool) -> set[tuple[str, bool]] | None:
             # zero width: the match still starts at the next literal
             anchored = anchored or (op is _k.AT and av is _k.AT_BOUNDARY)
             continue
-        inner: set[tuple[str, bool]] | None = None
-        if op is _k.SUBPATTERN:
-            inner = _seq_prefixes(list(av[-1].data), anchored and not out)
-        elif op is _k.BRANCH:
-            parts = [_seq_prefixes(list(b.data), anchored and not out) for b in av[1]]
-            inner = None if any(x is None for x in parts) else set().union(*parts)  # type: ignore[arg-type]
+        ways = _ways(op, av)
+        if ways is None:
+            break
+        inner = _union([_seq_prefixes(w + seq[i + 1 :], anchored and not out) for w in ways])
+        if len(out) >= LONG_PREFIX or inner is None or len(inner) > MAX_PREFIXES:
+            inner = _union([_seq_prefixes(w, anchored and not out) for w in ways])  # the element alone
         if inner is None:
             break
         return {(out + w, a if not out else anchored) for w, a in inner}
     return {(out, anchored)} if out else None
+
+
+def _ways(op: object, av: object) -> list[list] | None:
+    """The sequences one element can be (a group's body, each branch, an optional part or nothing)."""
+    if op is _k.SUBPATTERN:
+        return [list(av[-1].data)]  # type: ignore[index]
+    if op is _k.BRANCH:
+        return [list(b.data) for b in av[1]]  # type: ignore[index]
+    if op in (_k.MAX_REPEAT, _k.MIN_REPEAT) and av[0] == 0 and av[1] == 1:  # type: ignore[index]
+        return [list(av[2].data), []]  # type: ignore[index]
+    return None
+
+
+def _union(parts: list[set[tuple[str, bool]] | None]) -> set[tuple[str, bool]] | None:
+    return None if any(x is None for x in parts) else set().union(*parts)  # type: ignore[arg-type]
 
 
 def _seq_required(seq: list) -> set[str] | None:
@@ -210,15 +240,13 @@ class _Gate:
         self.required = required(pattern) if self.weak() else None
 
     def weak(self) -> bool:
-        return self.prefixes is None or min(map(len, self.prefixes)) < WEAK_PREFIX
+        return strong_prefixes(self.pattern) is None
 
-    def search(self, text: str, present: set[str]) -> re.Match[str] | None:
-        if self.required is not None and self.required.isdisjoint(present):
-            return None  # a literal every match contains is absent
+    def run(self, text: str, present: set[str]) -> re.Match[str] | None:
+        """`pattern.search(text)` for a gate whose literals are `present` (its bit is live)."""
         if self.prefixes is None:
             return self.pattern.search(text)
-        found = self.prefixes.intersection(present)
-        return first_match(self.pattern, text, found) if found else None
+        return first_match(self.pattern, text, self.prefixes.intersection(present))
 
 
 def _gates(pattern: re.Pattern[str]) -> tuple[_Gate, ...]:
@@ -255,28 +283,42 @@ class Index:
     """The literals of a fixed set of patterns, scanned for in one pass per text.
 
     Literals that only ever start a match behind `\\b` are looked for at word boundaries
-    only (a fifth of the positions); the few others everywhere.
+    only (a fifth of the positions); the few others everywhere. Each gate has a bit: a
+    post's `live` mask has the bits of the gates whose literals are all there, so a pattern
+    with many alternatives costs one test when none of them can match.
     """
 
-    __slots__ = ("_closure", "_gates", "_loose", "_scan")
+    __slots__ = ("_by_prefix", "_by_required", "_closure", "_free", "_gates", "_loose", "_scan")
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
-        self._gates: dict[re.Pattern[str], tuple[_Gate, ...]] = {}
-        for p in patterns:
-            if p not in self._gates:
-                self._gates[p] = _gates(p)
+        self._gates: dict[re.Pattern[str], tuple[int, int, tuple[_Gate, ...]]] = {}
+        self._by_prefix: dict[str, int] = {}
+        self._by_required: dict[str, int] = {}
+        free_prefix = free_required = 0
         bounded: set[str] = set()
         loose: set[str] = set()
-        for gates in self._gates.values():
+        bit = 0
+        for p in patterns:
+            if p in self._gates:
+                continue
+            gates = _gates(p)
+            self._gates[p] = (bit, (1 << len(gates)) - 1, gates)
             for g in gates:
                 for w, at_boundary in g.anchored or ():
                     (bounded if at_boundary else loose).add(w)
-                loose.update(g.required or ())
+                    self._by_prefix[w] = self._by_prefix.get(w, 0) | 1 << bit
+                for w in g.required or ():
+                    loose.add(w)
+                    self._by_required[w] = self._by_required.get(w, 0) | 1 << bit
+                free_prefix |= (g.prefixes is None) << bit
+                free_required |= (g.required is None) << bit
+                bit += 1
+        self._free = (free_prefix, free_required)
         bounded -= loose
         words = bounded | loose
         # The scan reports the longest literal at each position; the shorter ones that
         # start there too are its prefixes.
-        self._closure = {w: frozenset(v for v in words if w.startswith(v)) for w in words}
+        self._closure = {w: frozenset(w[:i] for i in range(1, len(w) + 1) if w[:i] in words) for w in words}
         self._scan = re.compile(r"\b(?=(" + _trie(bounded) + "))") if bounded else None
         self._loose = tuple(sorted(loose))
 
@@ -287,35 +329,47 @@ class Index:
             closure = self._closure
             for w in set(self._scan.findall(text)):
                 present |= closure[w]
-        return Post(text, present, self._gates)
+        prefixed, contained = self._free
+        by_prefix, by_required = self._by_prefix.get, self._by_required.get
+        for w in present:
+            prefixed |= by_prefix(w, 0)
+            contained |= by_required(w, 0)
+        return Post(text, present, prefixed & contained, self._gates)
+
+
+_UNSEEN = object()
 
 
 class Post:
     """One text and the literals of the index found in it; `search` is memoised."""
 
-    __slots__ = ("_found", "_gates", "present", "text")
+    __slots__ = ("_found", "_gates", "live", "present", "text")
 
-    def __init__(self, text: str, present: set[str], gates: dict[re.Pattern[str], tuple[_Gate, ...]]) -> None:
+    def __init__(
+        self, text: str, present: set[str], live: int, gates: dict[re.Pattern[str], tuple[int, int, tuple[_Gate, ...]]]
+    ) -> None:
         self.text = text
         self.present = present
+        self.live = live  # bit per gate: its literals occur
         self._gates = gates
-        self._found: dict[re.Pattern[str], re.Match[str] | None] = {}
+        self._found: dict[re.Pattern[str], re.Match[str] | object | None] = {}
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """Exactly `pattern.search(self.text)`, skipped when the index rules it out."""
-        try:
-            return self._found[pattern]
-        except KeyError:
-            pass
-        gates = self._gates.get(pattern)
-        if gates is None:
+        m = self._found.get(pattern, _UNSEEN)  # not try/except: most look-ups here miss
+        if m is not _UNSEEN:
+            return m
+        known = self._gates.get(pattern)
+        if known is None:
             m = pattern.search(self.text)
-        elif len(gates) == 1:
-            m = gates[0].search(self.text, self.present)
         else:
+            first, width, gates = known
+            live = (self.live >> first) & width
             m = None
-            for g in gates:  # the leftmost match; the earlier alternative wins a tie
-                got = g.search(self.text, self.present)
+            while live:  # the leftmost match; the earlier alternative wins a tie
+                low = live & -live
+                live ^= low
+                got = gates[low.bit_length() - 1].run(self.text, self.present)
                 if got is not None and (m is None or got.start() < m.start()):
                     m = got
         self._found[pattern] = m

@@ -61,7 +61,6 @@ class Model:
 
     __slots__ = (
         "_cache",
-        "_weights",
         "band",
         "calibration",
         "entry_bias",
@@ -93,24 +92,18 @@ class Model:
         if len(self.entry_bias) != k:
             raise ValueError("entry biases do not match the entries")
         self.meta = dict(data.get("meta") or {})
-        # One look-up per bigram, signal or cue: (gate weight, entry column), either may be None.
-        self._weights: dict[str, tuple[float | None, tuple[float, ...] | None]] = {
-            f: (self.gate_w.get(f), self.entry_w.get(f)) for f in self.gate_w.keys() | self.entry_w.keys()
-        }
         self._cache: dict[str, tuple[float, tuple[float, ...] | None]] = {}
 
     def _word(self, word: str) -> tuple[float, tuple[float, ...] | None]:
         """Summed gate weight and entry column of one word's unigram and character grams."""
         got = self._cache.get(word)
         if got is None:
-            lookup = self._weights.get
-            # only the features with a weight, in order (a skipped 0.0 changes no sum)
-            hits = [w for f in feats.word_features(word) if (w := lookup(f)) is not None]
-            g = sum((gw for gw, _ in hits if gw is not None), 0.0)
+            names = feats.word_features(word)
+            gw, ew = self.gate_w.get, self.entry_w.get
+            g = sum(gw(f, 0.0) for f in names)
             vec: list[float] | None = None
-            for _, col in hits:
-                if col is not None:
-                    vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
+            for col in [col for f in names if (col := ew(f)) is not None]:
+                vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
             if len(self._cache) >= WORD_CACHE_LIMIT:
                 self._cache.clear()
             got = self._cache[word] = (g, tuple(vec) if vec is not None else None)
@@ -150,29 +143,25 @@ class Model:
                 contrib["w|" + w] = g * c * scale
             if vec is not None:
                 keep((vec, c))
-        lookup = self._weights.get
+        gw, ew = self.gate_w.get, self.entry_w.get
         for a, b in pairwise(ws):  # bigrams count 1.0 each
             f = f"b|{a} {b}"
-            both = lookup(f)
-            if both is None:
-                continue
-            g, col = both
+            g = gw(f)
             if g is not None:
                 z += g
                 if explain:
                     contrib[f] = contrib.get(f, 0.0) + g * scale
+            col = ew(f)
             if col is not None:
                 keep((col, 1.0))
         v = feats.SIGNAL_WEIGHT
         for f in feats.signal_names(post) + feats.cue_names(post):
-            both = lookup(f)
-            if both is None:
-                continue
-            g, col = both
+            g = gw(f)
             if g is not None:
                 z += g * v
                 if explain:
                     contrib[f] = contrib.get(f, 0.0) + g * v * scale
+            col = ew(f)
             if col is not None:
                 keep((col, v))
         z = self.gate_bias + z * scale
