@@ -89,6 +89,6 @@ class Scanner:
 def to_hits(cues: list[signals.Cue]) -> Hits:
     if not cues:
         return NO_HITS
-    return Hits(tuple(c.name for c in cues), min(sum(c.weight for c in cues), GROUP_CAP))
+    return Hits(tuple([c.name for c in cues]), min(sum([c.weight for c in cues]), GROUP_CAP))
 
 

@@ -97,17 +97,23 @@ _NEGATION = re.compile(r"\b(?:not|no|never|without|n't|dont|don't|isnt|isn't|ain
 
 # Each signal reads one post (`read`): its memoised searches are shared with the vetoes.
 SIGNALS: tuple[tuple[str, Callable[[prefilter.Post], bool]], ...] = (
-    ("not-for-farming", lambda p: p.has(NOT_FOR_FARMING)),
-    ("shown-virtual", lambda p: p.has(SHOWN_VIRTUAL)),
-    ("shown-virtual+real-hardware", lambda p: p.has(SHOWN_VIRTUAL) and p.has(REAL_HARDWARE)),
-    ("other-project", lambda p: p.has(OTHER_PROJECT)),
-    ("other-project-no-threefold", lambda p: p.has(OTHER_PROJECT) and not p.has(THREEFOLD)),
-    ("no-threefold-word", lambda p: not p.has(THREEFOLD)),
-    ("passing-mention", lambda p: p.has(signals.PASSING_MENTION)),
-    ("leaving-farming", lambda p: any(w in p.text for w in signals.LEAVING_WORDS) and p.has(signals.LEAVING)),
-    ("hosting-vms-on-node", lambda p: p.has(HOSTING_ON_NODE)),
-    ("negation", lambda p: p.has(_NEGATION)),
-    ("support-words", lambda p: p.has(SUPPORT_WORDS)),
+    ("not-for-farming", lambda p: p.search(NOT_FOR_FARMING) is not None),
+    ("shown-virtual", lambda p: p.search(SHOWN_VIRTUAL) is not None),
+    (
+        "shown-virtual+real-hardware",
+        lambda p: p.search(SHOWN_VIRTUAL) is not None and p.search(REAL_HARDWARE) is not None,
+    ),
+    ("other-project", lambda p: p.search(OTHER_PROJECT) is not None),
+    ("other-project-no-threefold", lambda p: p.search(OTHER_PROJECT) is not None and p.search(THREEFOLD) is None),
+    ("no-threefold-word", lambda p: p.search(THREEFOLD) is None),
+    ("passing-mention", lambda p: p.search(signals.PASSING_MENTION) is not None),
+    (
+        "leaving-farming",
+        lambda p: any(w in p.text for w in signals.LEAVING_WORDS) and p.search(signals.LEAVING) is not None,
+    ),
+    ("hosting-vms-on-node", lambda p: p.search(HOSTING_ON_NODE) is not None),
+    ("negation", lambda p: p.search(_NEGATION) is not None),
+    ("support-words", lambda p: p.search(SUPPORT_WORDS) is not None),
     ("question-mark", lambda p: "?" in p.text),
 )
 _SIGNAL_PATTERNS = (
@@ -124,11 +130,29 @@ _INDEX = prefilter.Index([*_SIGNAL_PATTERNS, *_MAIN.patterns(), *_COMBO.patterns
 SIGNAL_WEIGHT = 1.0  # a signal is worth one word of a one-word post (then / sqrt(words))
 
 
+class _Marks(dict):
+    """`str.translate` table that drops combining marks, filled in as characters are met
+    (a table of all of Unicode would cost start-up time)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        if len(self) < 65_536:  # bounded: junk input must not grow it without end
+            self[code] = kept
+        return kept
+
+
+_DROP_MARKS = _Marks()
+
+
 def normalize(text: str) -> str:
     """Lower case, accents folded, control characters blanked (what the rule signals read)."""
     text = _CONTROL.sub(" ", text[:MAX_CHARS])
     if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        # NFKD splits "é" into "e" + a combining mark; the marks go (same as filtering out
+        # every unicodedata.combining(c), one C call for the whole text)
+        text = unicodedata.normalize("NFKD", text)
+        if not text.isascii():
+            text = text.translate(_DROP_MARKS)
         text = _CJK_RUN.sub(r" \g<0> ", text)
     return _SPACE.sub(" ", text.lower())
 

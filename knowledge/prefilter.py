@@ -113,27 +113,37 @@ def first_match(pattern: re.Pattern[str], text: str, starts: frozenset[str]) -> 
     """`pattern.search(text)` when every match starts with one of `starts` (the ones present).
 
     `match` at each occurrence, leftmost first: a match found at a position by `match` is
-    the one `search` finds there. With many occurrences, one `search` from the first.
+    the one `search` finds there. Past MAX_TRIES misses, one `search` from the next
+    occurrence (no match starts before it).
     """
-    find = text.find
-    where: list[int] = []
-    for w in starts:
+    find, match = text.find, pattern.match
+    if len(starts) == 1:
+        (w,) = starts
         i = find(w)
-        while i >= 0:
-            where.append(i)
-            if len(where) > MAX_TRIES:  # from the first occurrence of any of them
-                return pattern.search(text, min(j for w in starts if (j := find(w)) >= 0))
+        for _ in range(MAX_TRIES):
+            if i < 0:
+                return None
+            m = match(text, i)
+            if m is not None:
+                return m
             i = find(w, i + 1)
-    if not where:
-        return None
-    if len(where) > 1:
-        where = sorted(set(where))
-    match = pattern.match
-    for i in where:
+        return None if i < 0 else pattern.search(text, i)
+    ahead = {w: i for w in starts if (i := find(w)) >= 0}  # next occurrence of each
+    for _ in range(MAX_TRIES):
+        if not ahead:
+            return None
+        i = min(ahead.values())
         m = match(text, i)
         if m is not None:
             return m
-    return None
+        for w, j in list(ahead.items()):
+            if j == i:
+                j = find(w, i + 1)
+                if j < 0:
+                    del ahead[w]
+                else:
+                    ahead[w] = j
+    return pattern.search(text, min(ahead.values())) if ahead else None
 
 
 def _parse(pattern: re.Pattern[str] | str) -> list | None:

@@ -17,7 +17,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
+from operator import add
 from pathlib import Path
 
 from knowledge import features as feats
@@ -61,6 +62,7 @@ class Model:
 
     __slots__ = (
         "_cache",
+        "_entry_grams",
         "band",
         "calibration",
         "entry_bias",
@@ -93,6 +95,8 @@ class Model:
             raise ValueError("entry biases do not match the entries")
         self.meta = dict(data.get("meta") or {})
         self._cache: dict[str, tuple[float, tuple[float, ...] | None]] = {}
+        # whether the entry chooser has character-gram weights (the shipped one has none)
+        self._entry_grams = any(f.startswith("c|") for f in self.entry_w)
 
     def _word(self, word: str) -> tuple[float, tuple[float, ...] | None]:
         """Summed gate weight and entry column of one word's unigram and character grams."""
@@ -101,12 +105,17 @@ class Model:
             names = feats.word_features(word)
             gw, ew = self.gate_w.get, self.entry_w.get
             g = sum(gw(f, 0.0) for f in names)
-            vec: list[float] | None = None
-            for col in [col for f in names if (col := ew(f)) is not None]:
-                vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
+            col: tuple[float, ...] | None
+            if self._entry_grams:
+                vec: list[float] | None = None
+                for col in [col for f in names if (col := ew(f)) is not None]:
+                    vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
+                col = tuple(vec) if vec is not None else None
+            else:  # the chooser reads no character grams: the unigram's column is the sum
+                col = ew(names[0])
             if len(self._cache) >= WORD_CACHE_LIMIT:
                 self._cache.clear()
-            got = self._cache[word] = (g, tuple(vec) if vec is not None else None)
+            got = self._cache[word] = (g, col)
         return got
 
     def score(self, text: str, *, explain: bool = True) -> Scored:
@@ -132,6 +141,7 @@ class Model:
         scale = 1.0 / math.sqrt(n)
         columns: list[tuple[tuple[float, ...], float]] = []
         keep = columns.append
+        by_word: dict[str, float] = {}  # "w|" + word: named only if among the strongest
         contrib: dict[str, float] = {}
         z = 0.0
         cache, word = self._cache, self._word
@@ -140,7 +150,7 @@ class Model:
             g, vec = got if got is not None else word(w)
             z += g * c
             if explain and g:
-                contrib["w|" + w] = g * c * scale
+                by_word[w] = g * c * scale
             if vec is not None:
                 keep((vec, c))
         gw, ew = self.gate_w.get, self.entry_w.get
@@ -167,10 +177,7 @@ class Model:
         z = self.gate_bias + z * scale
         a, b = self.calibration
         p = _sigmoid(a * z + b)
-        top: tuple[tuple[str, float], ...] = ()
-        if explain and contrib:
-            ranked = sorted(contrib.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:TOP_FEATURES]
-            top = tuple((f, round(v, 3)) for f, v in ranked)
+        top = _strongest(by_word, contrib) if explain else ()
         return Gated(p, top, scale, tuple(columns))
 
     def choose(self, gated: Gated) -> tuple[str | None, float]:
@@ -180,13 +187,34 @@ class Model:
             return None, 0.0
         evec = [0.0] * k
         for col, c in gated.columns:
-            evec = [e + x * c for e, x in zip(evec, col, strict=True)]
+            # e + x * 1 is e + x exactly: most columns come once, so map() adds them in C
+            if c == 1:
+                evec = list(map(add, evec, col))
+            else:
+                evec = [e + x * c for e, x in zip(evec, col, strict=True)]
         scale = gated.scale
         scores = [bias + e * scale for bias, e in zip(self.entry_bias, evec, strict=True)]
         best = max(range(k), key=scores.__getitem__)
         top_s = scores[best]
         total = sum(math.exp(s - top_s) for s in scores)
         return self.entry_ids[best], 1.0 / total
+
+
+def _strongest(by_word: dict[str, float], contrib: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """The TOP_FEATURES largest contributions by size, ties by name (rounded to 3 places);
+    `by_word` holds the unigrams' by bare word.
+
+    Same as sorting every item by (-|v|, name): only the items at least as large as the
+    TOP_FEATURES-th size can be among them, and those few are sorted.
+    """
+    sizes = sorted(map(abs, chain(by_word.values(), contrib.values())), reverse=True)
+    if not sizes:
+        return ()
+    cut = sizes[min(TOP_FEATURES, len(sizes)) - 1]
+    items = [("w|" + w, v) for w, v in by_word.items() if v >= cut or v <= -cut]
+    items += [(f, v) for f, v in contrib.items() if v >= cut or v <= -cut]
+    ranked = sorted(items, key=lambda kv: (-abs(kv[1]), kv[0]))[:TOP_FEATURES]
+    return tuple((f, round(v, 3)) for f, v in ranked)
 
 
 def load(path: str | Path | None = None) -> Model:
