@@ -366,22 +366,26 @@ class Post:
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """Exactly `pattern.search(self.text)`, skipped when the index rules it out."""
+        known = self._gates.get(pattern)
+        if known is None:  # not indexed: searched once, then remembered
+            m = self._found.get(pattern, _UNSEEN)
+            if m is _UNSEEN:
+                m = self._found[pattern] = pattern.search(self.text)
+            return m  # type: ignore[return-value]
+        first, width, gates = known
+        live = (self.live >> first) & width
+        if not live:
+            return None  # none of its gates' literals occurs: nothing to search or remember
         m = self._found.get(pattern, _UNSEEN)  # not try/except: most look-ups here miss
         if m is not _UNSEEN:
-            return m
-        known = self._gates.get(pattern)
-        if known is None:
-            m = pattern.search(self.text)
-        else:
-            first, width, gates = known
-            live = (self.live >> first) & width
-            m = None
-            while live:  # the leftmost match; the earlier alternative wins a tie
-                low = live & -live
-                live ^= low
-                got = gates[low.bit_length() - 1].run(self.text, self.present)
-                if got is not None and (m is None or got.start() < m.start()):
-                    m = got
+            return m  # type: ignore[return-value]
+        m = None
+        while live:  # the leftmost match; the earlier alternative wins a tie
+            low = live & -live
+            live ^= low
+            got = gates[low.bit_length() - 1].run(self.text, self.present)
+            if got is not None and (m is None or got.start() < m.start()):
+                m = got
         self._found[pattern] = m
         return m
 
