@@ -148,32 +148,25 @@ class Model:
         for w, c in Counter(ws).items():
             got = cache.get(w)
             g, vec = got if got is not None else word(w)
-            z += g * c
+            gc = g * c
+            z += gc
             if explain and g:
-                by_word[w] = g * c * scale
+                by_word[w] = gc * scale
             if vec is not None:
                 keep((vec, c))
         gw, ew = self.gate_w.get, self.entry_w.get
-        for a, b in pairwise(ws):  # bigrams count 1.0 each
-            f = f"b|{a} {b}"
-            g = gw(f)
-            if g is not None:
-                z += g
-                if explain:
-                    contrib[f] = contrib.get(f, 0.0) + g * scale
-            col = ew(f)
-            if col is not None:
-                keep((col, 1.0))
+        # bigrams count 1.0 each, signals and cues SIGNAL_WEIGHT; the look-ups run in C (map)
+        bigrams = [f"b|{a} {b}" for a, b in pairwise(ws)]
+        named = feats.signal_names(post) + feats.cue_names(post)
         v = feats.SIGNAL_WEIGHT
-        for f in feats.signal_names(post) + feats.cue_names(post):
-            g = gw(f)
-            if g is not None:
-                z += g * v
-                if explain:
-                    contrib[f] = contrib.get(f, 0.0) + g * v * scale
-            col = ew(f)
-            if col is not None:
-                keep((col, v))
+        for names, weight in ((bigrams, 1.0), (named, v)):
+            for f, g in zip(names, map(gw, names), strict=True):
+                if g is not None:
+                    gv = g * weight
+                    z += gv
+                    if explain:
+                        contrib[f] = contrib.get(f, 0.0) + gv * scale
+            columns += [(col, weight) for col in map(ew, names) if col is not None]
         z = self.gate_bias + z * scale
         a, b = self.calibration
         p = _sigmoid(a * z + b)
