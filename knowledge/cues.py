@@ -39,9 +39,9 @@ class Scanner:
 
     Most cues can only start with one of a few literal strings ("vm", "proxmox", "virtual
     m", ...; `prefilter.prefixes`). The post's one scan for the literals of every pattern
-    (`prefilter.Index`) names the cues whose prefixes occur; only those search, from the
-    first occurrence of their prefixes. Same result as `cue.pattern.search(text)` (and its
-    `unless`) for every cue, at a fraction of the cost.
+    (`prefilter.Index`) names the cues whose prefixes occur; only those are tried, and only
+    where a prefix occurs (`prefilter.first_match`). Same result as `cue.pattern.search(text)`
+    (and its `unless`) for every cue, at a fraction of the cost.
     """
 
     __slots__ = ("_always", "_by_literal", "_cues", "_groups")

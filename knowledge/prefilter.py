@@ -6,10 +6,11 @@ match where one of a few literal strings starts ("vm", "proxmox", "not for", ...
 the parsed pattern once (`prefixes`). An `Index` holds those literals for every pattern it
 knows and finds the ones that occur in a text in one pass (`Index.post`). A pattern none of
 whose prefixes occurs cannot match and is skipped; otherwise it is tried only where one of
-them occurs (`first_match`). A pattern without such prefixes as a whole is split into its
-top-level alternatives, each gated on its own (by its prefixes, or by a literal every match
-contains: `required`), and the leftmost of their matches (the earlier alternative on a tie)
-is exactly what the whole pattern's `search` finds. Results are memoised per post, so the
+them occurs (`first_match`). A pattern whose prefixes are missing or weak ("a", "3") is
+split into its top-level alternatives, each gated on its own (by its prefixes, and where
+those are weak by a literal every match contains: `required`), and the leftmost of their
+matches (the earlier alternative on a tie) is exactly what the whole pattern's `search`
+finds. Results are memoised per post, so the
 signals, the vetoes and the cues that read one pattern share one search.
 
 Equivalence with plain `pattern.search(text)` is tested on every post we have and on
@@ -149,12 +150,14 @@ def first_match(pattern: re.Pattern[str], text: str, starts: frozenset[str]) -> 
 def _parse(pattern: re.Pattern[str] | str) -> list | None:
     if _parser is None:
         return None
+    flags = 0
     if isinstance(pattern, re.Pattern):
         if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
             return None
+        flags = pattern.flags & (re.VERBOSE | re.DOTALL | re.MULTILINE | re.ASCII)
         pattern = pattern.pattern
     try:
-        parsed = _parser.parse(pattern)
+        parsed = _parser.parse(pattern, flags)
     except Exception:  # a pattern this parser does not read: no pre-filter
         return None
     if parsed.state.flags & re.IGNORECASE:
@@ -264,6 +267,8 @@ def _gates(pattern: re.Pattern[str]) -> tuple[_Gate, ...]:
     whole = _Gate(pattern)
     if not whole.weak():
         return (whole,)
+    if pattern.flags & re.VERBOSE:
+        return (whole,)  # its source may hold comments: no splitting on "|"
     parts = alternatives(pattern.pattern)
     if len(parts) < 2:
         return (whole,)

@@ -177,6 +177,9 @@ def test_literal_analysis_on_known_shapes():
     assert prefilter.required(r"(?:^|[.,]\s*)no farming") == {"no farming"}
     assert prefilter.anchored_prefixes(r"\bvm|kvm") == {("vm", True), ("kvm", False)}
     assert prefilter.alternatives(r"a|b(c|d)|[|]|e\|f") == ["a", "b(c|d)", "[|]", r"e\|f"]
+    # a verbose pattern is read with its flag: its spaces and comments are no literals
+    assert prefilter.prefixes(re.compile(r"\b foo | bar  # c|d", re.VERBOSE)) == {"foo", "bar"}
+    assert prefilter.prefixes(re.compile("(?i)vm")) is None  # case-blind: no literal gate
 
 
 def test_every_leaving_match_holds_a_leaving_word():
