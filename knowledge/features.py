@@ -121,14 +121,13 @@ _SIGNAL_PATTERNS = (
 # The hand-written cue groups, as features: each cue present is ``k|group:name``, and the
 # conjunctions the old rules were built on are ``x|...`` (a linear model cannot AND by itself).
 _GROUPS = ("virt", "farm", "why", "lookalike", "flagged")
-_MAIN = Scanner((signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED))
+_MAIN_GROUPS = (signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED)
+_MAIN = Scanner(_MAIN_GROUPS)
 _COMBO = Scanner((signals.COMBO, signals.SUBJECT))
 # The feature name of each cue, made once: (group index, cue name) -> "k|virt:vm".
 _MAIN_NAMES = {
     (g, c.name): f"k|{group}:{c.name}"
-    for g, (group, cues) in enumerate(
-        zip(_GROUPS, (signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED), strict=True)
-    )
+    for g, (group, cues) in enumerate(zip(_GROUPS, _MAIN_GROUPS, strict=True))
     for c in cues
 }
 _COMBO_NAMES = {(0, c.name): f"x|combo:{c.name}" for c in signals.COMBO} | {

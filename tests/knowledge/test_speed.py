@@ -46,6 +46,7 @@ TEXTS = _texts()
 SAMPLE = TEXTS[::3]
 INDEXED = list(features._INDEX._gates)
 MAIN_GROUPS = (signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED)
+assert features._MAIN_GROUPS == MAIN_GROUPS  # the reference reads the groups the scanner reads
 
 
 class PlainPost:
