@@ -49,9 +49,13 @@ class KnowledgeBase:
         """The entry with this id, or None."""
         return self._by_id.get(entry_id)
 
-    def match(self, text: str, *, threshold: float | None = None) -> Match:
-        """Judge a post: on topic or not, the best entry, score and reasons. Never raises."""
-        return self._matcher.match(text, threshold=self.threshold if threshold is None else threshold)
+    def match(self, text: str, *, threshold: float | None = None, candidate: bool = True) -> Match:
+        """Judge a post: on topic or not, the best entry, score and reasons. Never raises.
+
+        `candidate=False` skips the entry chooser unless the post is sure (`Matcher.match`).
+        """
+        chosen = self.threshold if threshold is None else threshold
+        return self._matcher.match(text, threshold=chosen, candidate=candidate)
 
     def search(self, query: str, limit: int = 25) -> list[Entry]:
         """Entries for autocomplete: id/title substring hits first, then fuzzy matches."""

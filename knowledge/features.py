@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
 
-from knowledge import signals
+from knowledge import prefilter, signals
 from knowledge.cues import Scanner
 
 MAX_CHARS = 40_000
@@ -110,40 +110,73 @@ NEGATED_VIRT = re.compile(
     + r"\b"
 )
 
-SIGNALS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("not-for-farming", lambda t: NOT_FOR_FARMING.search(t) is not None),
-    ("shown-virtual", lambda t: SHOWN_VIRTUAL.search(t) is not None),
+# Each signal reads one post (`read`): its memoised searches are shared with the vetoes.
+SIGNALS: tuple[tuple[str, Callable[[prefilter.Post], bool]], ...] = (
+    ("not-for-farming", lambda p: p.search(NOT_FOR_FARMING) is not None),
+    ("shown-virtual", lambda p: p.search(SHOWN_VIRTUAL) is not None),
     (
         "shown-virtual+real-hardware",
-        lambda t: SHOWN_VIRTUAL.search(t) is not None and REAL_HARDWARE.search(t) is not None,
+        lambda p: p.search(SHOWN_VIRTUAL) is not None and p.search(REAL_HARDWARE) is not None,
     ),
-    ("other-project", lambda t: OTHER_PROJECT.search(t) is not None),
-    (
-        "other-project-no-threefold",
-        lambda t: OTHER_PROJECT.search(t) is not None and THREEFOLD.search(t) is None,
-    ),
-    ("no-threefold-word", lambda t: THREEFOLD.search(t) is None),
-    ("passing-mention", lambda t: signals.PASSING_MENTION.search(t) is not None),
-    ("leaving-farming", lambda t: any(w in t for w in signals.LEAVING_WORDS) and bool(signals.LEAVING.search(t))),
-    ("hosting-vms-on-node", lambda t: HOSTING_ON_NODE.search(t) is not None),
-    ("negation", lambda t: _NEGATION.search(t) is not None),
-    ("negated-virt", lambda t: NEGATED_VIRT.search(t) is not None),
-    ("support-words", lambda t: SUPPORT_WORDS.search(t) is not None),
-    ("question-mark", lambda t: "?" in t),
+    ("other-project", lambda p: p.search(OTHER_PROJECT) is not None),
+    ("other-project-no-threefold", lambda p: p.search(OTHER_PROJECT) is not None and p.search(THREEFOLD) is None),
+    ("no-threefold-word", lambda p: p.search(THREEFOLD) is None),
+    ("passing-mention", lambda p: p.search(signals.PASSING_MENTION) is not None),
+    # (every LEAVING match holds one of signals.LEAVING_WORDS: tests/knowledge/test_speed.py)
+    ("leaving-farming", lambda p: p.search(signals.LEAVING) is not None),
+    ("hosting-vms-on-node", lambda p: p.search(HOSTING_ON_NODE) is not None),
+    ("negation", lambda p: p.search(_NEGATION) is not None),
+    ("negated-virt", lambda p: p.search(NEGATED_VIRT) is not None),
+    ("support-words", lambda p: p.search(SUPPORT_WORDS) is not None),
+    ("question-mark", lambda p: "?" in p.text),
 )
+_SIGNAL_PATTERNS = (
+    NOT_FOR_FARMING, SHOWN_VIRTUAL, REAL_HARDWARE, OTHER_PROJECT, THREEFOLD, signals.PASSING_MENTION,
+    signals.LEAVING, HOSTING_ON_NODE, _NEGATION, NEGATED_VIRT, VIRT_TERM, SUPPORT_WORDS,
+)  # fmt: skip
 # The hand-written cue groups, as features: each cue present is ``k|group:name``, and the
 # conjunctions the old rules were built on are ``x|...`` (a linear model cannot AND by itself).
 _GROUPS = ("virt", "farm", "why", "lookalike", "flagged")
-_MAIN = Scanner((signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED))
+_MAIN_GROUPS = (signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED)
+_MAIN = Scanner(_MAIN_GROUPS)
 _COMBO = Scanner((signals.COMBO, signals.SUBJECT))
+# The feature name of each cue, made once: (group index, cue name) -> "k|virt:vm".
+_MAIN_NAMES = {
+    (g, c.name): f"k|{group}:{c.name}"
+    for g, (group, cues) in enumerate(zip(_GROUPS, _MAIN_GROUPS, strict=True))
+    for c in cues
+}
+_COMBO_NAMES = {(0, c.name): f"x|combo:{c.name}" for c in signals.COMBO} | {
+    (1, c.name): f"x|subject:{c.name}" for c in signals.SUBJECT
+}
+# One scan per post finds the literals of every pattern above (`prefilter`).
+_INDEX = prefilter.Index([*_SIGNAL_PATTERNS, *_MAIN.patterns(), *_COMBO.patterns()])
 SIGNAL_WEIGHT = 1.0  # a signal is worth one word of a one-word post (then / sqrt(words))
+
+
+class _Marks(dict):
+    """`str.translate` table that drops combining marks, filled in as characters are met
+    (a table of all of Unicode would cost start-up time)."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        if len(self) < 65_536:  # bounded: junk input must not grow it without end
+            self[code] = kept
+        return kept
+
+
+_DROP_MARKS = _Marks()
 
 
 def normalize(text: str) -> str:
     """Lower case, accents folded, control characters blanked (what the rule signals read)."""
     text = _CONTROL.sub(" ", text[:MAX_CHARS])
     if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        # NFKD splits "é" into "e" + a combining mark; the marks go (same as filtering out
+        # every unicodedata.combining(c), one C call for the whole text)
+        text = unicodedata.normalize("NFKD", text)
+        if not text.isascii():
+            text = text.translate(_DROP_MARKS)
         text = _CJK_RUN.sub(r" \g<0> ", text)
     return _SPACE.sub(" ", text.lower())
 
@@ -176,10 +209,17 @@ def word_features(word: str) -> list[str]:
     return ["w|" + word, *("c|" + g for g in char_grams(word))]
 
 
-def signal_names(norm: str) -> list[str]:
-    """The rule signals present in normalised text."""
-    flat = norm.replace("\n", " ")
-    return ["s|" + name for name, test in SIGNALS if test(flat)]
+def read(norm: str | prefilter.Post) -> prefilter.Post:
+    """Normalised text as the rules read it (one line), with its literal scan done once."""
+    if isinstance(norm, prefilter.Post):
+        return norm
+    return _INDEX.post(norm.replace("\n", " "))
+
+
+def signal_names(norm: str | prefilter.Post) -> list[str]:
+    """The rule signals present in normalised text (or a post `read` from it)."""
+    post = read(norm)
+    return ["s|" + name for name, test in SIGNALS if test(post)]
 
 
 def features(text: str) -> dict[str, float]:
@@ -195,21 +235,22 @@ def features(text: str) -> dict[str, float]:
         for f in bigrams(ws):
             out[f] = out.get(f, 0.0) + scale
     scale = 1.0 / math.sqrt(max(len(ws), 1))
-    for name in signal_names(norm) + cue_names(norm):
+    post = read(norm)
+    for name in signal_names(post) + cue_names(post):
         out[name] = SIGNAL_WEIGHT * scale
     return out
 
 
-def cue_names(norm: str) -> list[str]:
+def cue_names(norm: str | prefilter.Post) -> list[str]:
     """The cue features of normalised text (``k|group:cue`` and the ``x|`` conjunctions)."""
-    flat = norm.replace("\n", " ")
-    hits = _MAIN.scan(flat)
-    out = [f"k|{g}:{n}" for g, h in zip(_GROUPS, hits, strict=True) for n in h.names]
+    post = read(norm)
+    hits = _MAIN.scan(post)
+    out = [_MAIN_NAMES[g, n] for g, h in enumerate(hits) for n in h.names]
     virt, farm, _why, look, flagged = (h.weight > 0 for h in hits)
     if virt and farm:
         out.append("x|virt&farm")
-        combo, subject = _COMBO.scan(flat)
-        out += [f"x|combo:{n}" for n in combo.names] + [f"x|subject:{n}" for n in subject.names]
+        combo, subject = _COMBO.scan(post)
+        out += [_COMBO_NAMES[0, n] for n in combo.names] + [_COMBO_NAMES[1, n] for n in subject.names]
         if not look:
             out.append("x|virt&farm&!lookalike")
     if flagged and not virt:

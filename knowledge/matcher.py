@@ -43,25 +43,30 @@ class Matcher:
         self.low = self.model.band[0]
         self._by_id = {e.id: e for e in self.entries}
 
-    def match(self, text: object, *, threshold: float | None = None) -> Match:
-        """Judge one post; never raises (junk of any kind gives a clean off-topic Match)."""
+    def match(self, text: object, *, threshold: float | None = None, candidate: bool = True) -> Match:
+        """Judge one post; never raises (junk of any kind gives a clean off-topic Match).
+
+        `candidate=False` (bulk classification, which prints no candidate) runs the entry
+        chooser only when the post is sure, the one case where the entry decides the
+        outcome; otherwise `Match.candidate` is None and the reasons name no entry. The
+        label, entry, score and band are the same either way.
+        """
         try:
-            return self._match(_as_text(text), self.threshold if threshold is None else threshold)
+            chosen = self.threshold if threshold is None else threshold
+            return self._match(_as_text(text), chosen, candidate)
         except Exception as exc:  # a matcher bug must not take the bot down with it
             log.exception("matcher failed on a post of %d characters", len(str(text)[:10_000_000]))
             return Match(False, None, 0.0, None, (f"error: {type(exc).__name__}",), band="off")
 
-    def _match(self, raw: str, threshold: float) -> Match:
+    def _match(self, raw: str, threshold: float, want_candidate: bool = True) -> Match:
         if not raw.strip():
             return Match(False, None, 0.0, None, ("empty text",), band="off")
         raw = raw[:MAX_INPUT_CHARS]
-        s = self.model.score(raw)
+        # one normalisation and one literal scan, shared by the model and the vetoes
         norm = features.normalize(raw)
-        v = vetoes.veto(norm)
-        candidate = s.entry if s.entry in self._by_id else (DEFAULT_ENTRY if DEFAULT_ENTRY in self._by_id else None)
-        if v is not None and v.candidate in self._by_id:
-            candidate = v.candidate
-        entry = self._by_id.get(candidate) if candidate else None
+        post = features.read(norm)
+        s = self.model.gate_read(norm, post)
+        v = vetoes.veto(post)
         low = min(self.low, threshold)
         if v is not None:
             band = "off"
@@ -71,13 +76,20 @@ class Matcher:
             band = "unsure"
         else:
             band = "off"
+        chooser, chooser_p, candidate = None, 0.0, None
+        if want_candidate or band == "sure":
+            chooser, chooser_p = self.model.choose(s)
+            candidate = chooser if chooser in self._by_id else (DEFAULT_ENTRY if DEFAULT_ENTRY in self._by_id else None)
+            if v is not None and v.candidate in self._by_id:
+                candidate = v.candidate
+        entry = self._by_id.get(candidate) if candidate else None
         reasons = [f"model p={s.p:.3f} (threshold {threshold:.2f}, band [{low:.2f}, {threshold:.2f}))"]
         reasons.append(f"band: {band}")
         reasons += [f"feature {_show(f)} {w:+.2f}" for f, w in s.top]
         if v is not None:
             reasons.append(v.reason)
         if candidate:
-            reasons.append(f"entry {candidate} (chooser {s.entry} p={s.entry_p:.2f})")
+            reasons.append(f"entry {candidate} (chooser {chooser} p={chooser_p:.2f})")
         on_topic = band == "sure" and entry is not None and entry.auto_reply
         if band == "sure" and entry is not None and not entry.auto_reply:
             reasons.append(f"entry {entry.id!r} is answered only when called explicitly")

@@ -17,10 +17,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
+from operator import add
 from pathlib import Path
 
 from knowledge import features as feats
+from knowledge import prefilter
 
 MODEL_PATH = Path(__file__).with_name("matcher_model.json")
 FORMAT = 1
@@ -36,6 +38,18 @@ class Scored:
     top: tuple[tuple[str, float], ...]  # (feature, contribution to the log-odds), strongest first
 
 
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """The gate's verdict on one post, and what the entry chooser needs to run later."""
+
+    p: float  # calibrated P(on topic)
+    top: tuple[tuple[str, float], ...]
+    scale: float  # 1 / sqrt(words)
+    # (entry column, count) of every feature read that has one, in reading order: the
+    # chooser sums them only when its answer is wanted (most posts are not on topic).
+    columns: tuple[tuple[tuple[float, ...], float], ...]
+
+
 def _sigmoid(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-min(z, 700.0)))
@@ -48,6 +62,7 @@ class Model:
 
     __slots__ = (
         "_cache",
+        "_entry_grams",
         "band",
         "calibration",
         "entry_bias",
@@ -80,72 +95,119 @@ class Model:
             raise ValueError("entry biases do not match the entries")
         self.meta = dict(data.get("meta") or {})
         self._cache: dict[str, tuple[float, tuple[float, ...] | None]] = {}
+        # whether the entry chooser has character-gram weights (the shipped one has none)
+        self._entry_grams = any(f.startswith("c|") for f in self.entry_w)
 
     def _word(self, word: str) -> tuple[float, tuple[float, ...] | None]:
+        """Summed gate weight and entry column of one word's unigram and character grams."""
         got = self._cache.get(word)
         if got is None:
             names = feats.word_features(word)
-            gw = self.gate_w.get
+            gw, ew = self.gate_w.get, self.entry_w.get
             g = sum(gw(f, 0.0) for f in names)
-            vec: list[float] | None = None
-            ew = self.entry_w.get
-            for f in names:
-                col = ew(f)
-                if col is not None:
+            col: tuple[float, ...] | None
+            if self._entry_grams:
+                vec: list[float] | None = None
+                for col in [col for f in names if (col := ew(f)) is not None]:
                     vec = list(col) if vec is None else [x + y for x, y in zip(vec, col, strict=True)]
+                col = tuple(vec) if vec is not None else None
+            else:  # the chooser reads no character grams: the unigram's column is the sum
+                col = ew(names[0])
             if len(self._cache) >= WORD_CACHE_LIMIT:
                 self._cache.clear()
-            got = self._cache[word] = (g, tuple(vec) if vec is not None else None)
+            got = self._cache[word] = (g, col)
         return got
 
     def score(self, text: str, *, explain: bool = True) -> Scored:
         """Gate probability, best entry and the strongest features of one post."""
         norm = feats.normalize(text)
+        return self.score_read(norm, feats.read(norm), explain=explain)
+
+    def score_read(self, norm: str, post: prefilter.Post, *, explain: bool = True) -> Scored:
+        """`score` of normalised text and the post `features.read` made of it."""
+        gated = self.gate_read(norm, post, explain=explain)
+        entry, entry_p = self.choose(gated)
+        return Scored(gated.p, entry, entry_p, gated.top)
+
+    def gate_read(self, norm: str, post: prefilter.Post, *, explain: bool = True) -> Gated:
+        """The gate alone on normalised text and its post (shared with the vetoes, so the
+        rule regexes run once per post); `choose` finishes the entry choice when wanted.
+
+        The sums run in the same order as a plain per-feature loop over `features.features`
+        (tests/knowledge/test_speed.py), so the floats are the same.
+        """
         ws = feats.tokens(norm)
         n = max(len(ws), 1)
         scale = 1.0 / math.sqrt(n)
-        gw, ew = self.gate_w.get, self.entry_w.get
-        k = len(self.entry_ids)
-        evec = [0.0] * k
+        columns: list[tuple[tuple[float, ...], float]] = []
+        keep = columns.append
+        by_word: dict[str, float] = {}  # "w|" + word: named only if among the strongest
         contrib: dict[str, float] = {}
         z = 0.0
+        cache, word = self._cache, self._word
         for w, c in Counter(ws).items():
-            g, vec = self._word(w)
-            z += g * c
+            got = cache.get(w)
+            g, vec = got if got is not None else word(w)
+            gc = g * c
+            z += gc
             if explain and g:
-                contrib["w|" + w] = g * c * scale
+                by_word[w] = gc * scale
             if vec is not None:
-                for j in range(k):
-                    evec[j] += vec[j] * c
-        others = [f"b|{a} {b}" for a, b in pairwise(ws)]
-        others += feats.signal_names(norm) + feats.cue_names(norm)
-        bigram_count = len(ws) - 1 if ws else 0
-        for i, f in enumerate(others):
-            v = 1.0 if i < bigram_count else feats.SIGNAL_WEIGHT
-            g = gw(f)
-            if g is not None:
-                z += g * v
-                if explain:
-                    contrib[f] = contrib.get(f, 0.0) + g * v * scale
-            col = ew(f)
-            if col is not None:
-                for j in range(k):
-                    evec[j] += col[j] * v
+                keep((vec, c))
+        gw, ew = self.gate_w.get, self.entry_w.get
+        # bigrams count 1.0 each, signals and cues SIGNAL_WEIGHT; the look-ups run in C (map)
+        bigrams = [f"b|{a} {b}" for a, b in pairwise(ws)]
+        named = feats.signal_names(post) + feats.cue_names(post)
+        v = feats.SIGNAL_WEIGHT
+        for names, weight in ((bigrams, 1.0), (named, v)):
+            for f, g in zip(names, map(gw, names), strict=True):
+                if g is not None:
+                    gv = g * weight
+                    z += gv
+                    if explain:
+                        contrib[f] = contrib.get(f, 0.0) + gv * scale
+            columns += [(col, weight) for col in map(ew, names) if col is not None]
         z = self.gate_bias + z * scale
         a, b = self.calibration
         p = _sigmoid(a * z + b)
-        scores = [self.entry_bias[j] + evec[j] * scale for j in range(k)]
-        best = max(range(k), key=scores.__getitem__) if k else -1
-        entry_p = 0.0
-        if best >= 0:
-            top_s = scores[best]
-            total = sum(math.exp(s - top_s) for s in scores)
-            entry_p = 1.0 / total
-        top: tuple[tuple[str, float], ...] = ()
-        if explain and contrib:
-            ranked = sorted(contrib.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:TOP_FEATURES]
-            top = tuple((f, round(v, 3)) for f, v in ranked)
-        return Scored(p, self.entry_ids[best] if best >= 0 else None, entry_p, top)
+        top = _strongest(by_word, contrib) if explain else ()
+        return Gated(p, top, scale, tuple(columns))
+
+    def choose(self, gated: Gated) -> tuple[str | None, float]:
+        """The best entry for a gated post and its share of the softmaxed scores."""
+        k = len(self.entry_ids)
+        if not k:
+            return None, 0.0
+        evec = [0.0] * k
+        for col, c in gated.columns:
+            # e + x * 1 is e + x exactly: most columns come once, so map() adds them in C
+            if c == 1:
+                evec = list(map(add, evec, col))
+            else:
+                evec = [e + x * c for e, x in zip(evec, col, strict=True)]
+        scale = gated.scale
+        scores = [bias + e * scale for bias, e in zip(self.entry_bias, evec, strict=True)]
+        best = max(range(k), key=scores.__getitem__)
+        top_s = scores[best]
+        total = sum(math.exp(s - top_s) for s in scores)
+        return self.entry_ids[best], 1.0 / total
+
+
+def _strongest(by_word: dict[str, float], contrib: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """The TOP_FEATURES largest contributions by size, ties by name (rounded to 3 places);
+    `by_word` holds the unigrams' by bare word.
+
+    Same as sorting every item by (-|v|, name): only the items at least as large as the
+    TOP_FEATURES-th size can be among them, and those few are sorted.
+    """
+    sizes = sorted(map(abs, chain(by_word.values(), contrib.values())), reverse=True)
+    if not sizes:
+        return ()
+    cut = sizes[min(TOP_FEATURES, len(sizes)) - 1]
+    items = [("w|" + w, v) for w, v in by_word.items() if v >= cut or v <= -cut]
+    items += [(f, v) for f, v in contrib.items() if v >= cut or v <= -cut]
+    ranked = sorted(items, key=lambda kv: (-abs(kv[1]), kv[0]))[:TOP_FEATURES]
+    return tuple((f, round(v, 3)) for f, v in ranked)
 
 
 def load(path: str | Path | None = None) -> Model:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.features import NEGATED_VIRT, NOT_FOR_FARMING, OTHER_PROJECT, SHOWN_VIRTUAL, VIRT_TERM
+from knowledge import prefilter
+from knowledge.features import NEGATED_VIRT, NOT_FOR_FARMING, OTHER_PROJECT, SHOWN_VIRTUAL, VIRT_TERM, read
 
 WRONGLY_FLAGGED = "wrongly-flagged"
 
@@ -48,11 +49,16 @@ class Veto:
     candidate: str | None = None  # the entry an explicit call should get instead, if any
 
 
-def veto(norm: str) -> Veto | None:
-    """The first veto that applies to normalised text (`features.normalize`), or None."""
-    flat = norm.replace("\n", " ")
-    shown = SHOWN_VIRTUAL.search(flat)
-    claim = REAL_CLAIM.search(flat) if shown else None
+def veto(norm: str | prefilter.Post) -> Veto | None:
+    """The first veto that applies to normalised text (`features.normalize`), or None.
+
+    Given the post the scorer read (`features.read`), it reuses the searches the rule
+    signals already made.
+    """
+    post = read(norm)
+    flat = post.text
+    shown = post.search(SHOWN_VIRTUAL)
+    claim = post.search(REAL_CLAIM) if shown else None
     if shown and claim:
         # the words of the claim and of the flag themselves ("never used a VM") name no host
         rest = flat
@@ -60,13 +66,14 @@ def veto(norm: str) -> Veto | None:
             rest = rest[: m.start()] + " " + rest[m.end() :]
         if not VM_HOST.search(rest):
             return Veto("veto: a real machine shown as virtualized is a support case", WRONGLY_FLAGGED)
-    m = NOT_FOR_FARMING.search(flat)
+    m = post.search(NOT_FOR_FARMING)
     if m:
         return Veto(f"veto: says it is not for farming ({m.group().strip()!r})")
-    m = OTHER_PROJECT.search(flat)
-    if m and not THREEFOLD.search(flat):
+    m = post.search(OTHER_PROJECT)
+    if m and not post.has(THREEFOLD):
         return Veto(f"veto: another project's node ({m.group()!r}) and no ThreeFold word")
-    negated = list(NEGATED_VIRT.finditer(flat))
+    # (the indexed search rules most posts out before any finditer runs)
+    negated = list(NEGATED_VIRT.finditer(flat)) if post.search(NEGATED_VIRT) else []
     if negated and _all_inside(VIRT_TERM.finditer(flat), negated):
         return Veto(f"veto: says there is no VM ({negated[0].group()!r})")
     return None

@@ -90,7 +90,7 @@ def classify(lines: Iterable[bytes], out: IO[str], bad: BadLines | None = None, 
         if error is not None or text is None:
             bad.add(source, n, error or "no text")
             continue
-        m = kb.match(text)
+        m = kb.match(text, candidate=False)  # no candidate printed: chooser only when sure
         row = {
             "id": post_id,
             "on_topic": m.on_topic,
