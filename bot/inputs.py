@@ -173,6 +173,19 @@ def progress(total: int | None, label: str) -> Iterator[Any]:
         yield lambda n=1: bar.advance(task, n)
 
 
+@contextmanager
+def spinner(label: str, *, when: bool = True) -> Iterator[Any]:
+    """A spinner on stderr while slow work runs (terminals only; else a no-op). Yields
+    `update(text)` to say which step is running."""
+    if not when or not _stderr_is_terminal():
+        yield lambda text: None
+        return
+    from rich.console import Console
+
+    with Console(file=sys.stderr).status(label) as status:
+        yield lambda text: status.update(f"{label}: {text}")
+
+
 def with_progress(items: Iterable[T], total: int | None, label: str) -> Iterator[T]:
     """Iterate `items`, advancing a `progress` bar (stderr, terminals only)."""
     with progress(total, label) as advance:

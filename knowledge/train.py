@@ -27,7 +27,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -354,9 +354,13 @@ def fit(
     *,
     evaluate: bool = True,
     dealt: Iterable[str] | None = None,
+    step: Callable[[str], None] = lambda what: None,
 ) -> dict:
-    """The model file's content (a dict ready for `json.dumps`); `dealt`: see `_folds`."""
+    """The model file's content (a dict ready for `json.dumps`); `dealt`: see `_folds`;
+    `step(what)` is told each stage as it starts (a terminal shows it)."""
     import numpy as np
+
+    step("reading features")
 
     rows = [feats.features(ex.text) for ex in examples]
     gate_idx = [i for i, ex in enumerate(examples) if ex.y is not None]
@@ -367,10 +371,12 @@ def fit(
     x = _matrix(g_rows, vocab)
     vetoed = [veto(feats.normalize(examples[i].text)) is not None for i in gate_idx]
 
+    step(f"out-of-fold scores ({FOLDS} folds)")
     z = _oof(g_rows, y, groups, vocab, x, dealt=None if dealt is None else set(dealt))
     a, b = _platt(z, y)
     p_oof = [0.0 if v else _sigmoid(a * zi + b) for zi, v in zip(z, vetoed, strict=True)]
     low, high = choose_band(p_oof, y)
+    step("fitting the gate")
     gate = _gate().fit(x, np.asarray(y))
 
     e_idx = [i for i, ex in enumerate(examples) if ex.entry]
@@ -380,6 +386,7 @@ def fit(
     e_vocab = _vocabulary(e_rows, chars=False)  # the entry is named by words; keeps the file small
     ex_m = _matrix(e_rows, e_vocab)
     e_y = np.asarray([kb_ids.index(examples[i].entry) for i in e_idx])
+    step("fitting the entry chooser")
     chooser = _entry_model().fit(ex_m, e_y)
 
     meta: dict = {
@@ -391,6 +398,7 @@ def fit(
         "writers": dict(sorted(Counter(examples[i].writer for i in gate_idx).items())),
     }
     if evaluate:
+        step("leave-one-writer-out and entry figures")
         meta["oof"] = figures(p_oof, y, high)
         meta["oof_band"] = figures(p_oof, y, low)
         meta["leave_one_writer_out"] = _by_writer(g_rows, y, [examples[i].writer for i in gate_idx], vocab, x,
@@ -443,9 +451,16 @@ def dumps(model: dict) -> str:
     return json.dumps(model, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def train(out: Path = MODEL_PATH, with_labels: Sequence[Path] = (), *, evaluate: bool = True) -> dict:
+def train(
+    out: Path = MODEL_PATH,
+    with_labels: Sequence[Path] = (),
+    *,
+    evaluate: bool = True,
+    step: Callable[[str], None] = lambda what: None,
+) -> dict:
     """Train from the shipped data (plus extra labelled JSONL) and write the model file."""
+    step("reading the labelled files")
     examples, digests = load_examples(ROOT, with_labels)
-    model = fit(examples, digests, evaluate=evaluate)
+    model = fit(examples, digests, evaluate=evaluate, step=step)
     Path(out).write_text(dumps(model), encoding="utf-8")
     return model

@@ -152,6 +152,8 @@ def render_text(v: Verdict, paste: str = "", *, verbose: bool = False) -> str:
     return "\n".join(out)
 
 
+SPINNER_CHARS = 1_000_000  # a paste this long takes about a second or more to read
+
 PASTE_HINT = (
     "Paste the output of dmidecode, lscpu, systemd-detect-virt, ... "
     "then press Ctrl-D on a new line (Ctrl-C to cancel)."
@@ -166,7 +168,10 @@ def main(args: argparse.Namespace) -> int:
     except InputRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    verdict = analyze(text)
+    from bot.inputs import spinner
+
+    with spinner("reading the paste", when=len(text) > SPINNER_CHARS):
+        verdict = analyze(text)
     if getattr(args, "json", False):
         print(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:

@@ -57,8 +57,11 @@ def main(args: argparse.Namespace) -> int:
     if extra:
         return _with_labels(args, extra)
     out = Path(args.out) if args.out else train.MODEL_PATH
+    from bot.inputs import spinner
+
     try:
-        model = train.train(out, extra)
+        with spinner("training") as update:
+            model = train.train(out, extra, step=update)
     except ImportError as exc:
         print(f"error: training needs the 'train' extra (pip install farmhand[train]): {exc}", file=sys.stderr)
         return 2

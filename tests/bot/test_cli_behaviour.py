@@ -305,3 +305,21 @@ def test_every_help_ends_with_two_or_three_examples():
         assert all(line.startswith("  ") and "farmhand" in line for line in examples), (name, examples)
     top = build_parser().format_help()
     assert "exit codes:" in top and "  2  usage" in top and "  1  runtime" in top
+
+
+def test_a_huge_analyze_shows_a_spinner_on_a_terminal_only(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("Hypervisor vendor: KVM\n" + "[    1.000000] usb 1-1: new device\n" * 40_000)
+    out, err, code = _on_pty(["analyze", str(big)], None, stderr_tty=True)
+    assert code == 0, err
+    assert "reading the paste" in err and "reading the paste" not in out
+    assert out.startswith("This is a virtual machine (KVM).")
+    piped = _farmhand("analyze", str(big))
+    assert piped.returncode == 0 and "reading the paste" not in piped.stderr
+
+
+def test_train_tells_its_stages_on_a_terminal(tmp_path):
+    out, err, code = _on_pty(["train", "--out", str(tmp_path / "m.json")], None, stderr_tty=True)
+    assert code == 0, err
+    assert "training" in err and "training" not in out.replace("wrote", "")
+    assert out.startswith("wrote ") and (tmp_path / "m.json").is_file()
