@@ -213,7 +213,7 @@ def analyze(text: str) -> Verdict:
 
 
 def _analyze(text: str) -> Verdict:
-    from detector import rules, segment, sweep, verdict
+    from detector import rules, segment, shapes, sweep, verdict
     from detector.parsers import Fact, registry, safe_parse
 
     norm = segment.normalize(text)
@@ -258,7 +258,7 @@ def _analyze(text: str) -> Verdict:
     # The kernel's DMI summary line, fastfetch's JSON and fwupd's tree root belong to no
     # tool's section: read them wherever they landed.
     taken = {f.line for f in facts}
-    swept += [f for f in rules.dmi_line_facts(norm, 1) + sweep.free_facts(norm) if f.line not in taken]
+    swept += [f for f in rules.dmi_line_facts(norm, 1) + shapes.facts(norm) if f.line not in taken]
     for f in swept:
         source_of[len(facts)] = "paste"
         facts.append(f)
