@@ -460,8 +460,9 @@ BARE_VALUE = "bare-value"
 # <version> <date>`) and the same string in every oops and warning (`Hardware name: ...`,
 # dump_stack's arch description). Both are read wherever they sit in the paste: a kernel
 # trace pasted without a prompt, inside a syslog line or after prose is as telling as dmesg.
-_DMI_LINE = re.compile(r"(?m)^[^\n]*\b(?:DMI|Hardware name): ([^\n]*)$")
-_DMI_NEEDLES = ("DMI: ", "Hardware name: ")
+_DMI_LINE = re.compile(r"(?m)^[^\n]*\b(?:DMI|Hardware name|Machine model): ([^\n]*)$")
+# (`Machine model:` is the device tree's name on ARM boards: `Raspberry Pi 5 Model B`.)
+_DMI_NEEDLES = ("DMI: ", "Hardware name: ", "Machine model: ")
 
 
 def dmi_line_facts(text: str, start: int) -> list[Fact]:
