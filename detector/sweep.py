@@ -84,7 +84,8 @@ _VIRT_WORD = re.compile(
 
 # ohai's `"virtualization": {"systems": {...}, "system": "openstack", "role": "guest"}`: the
 # keys `system` and `role` mean something only inside that block.
-_OHAI = re.compile(r'"virtualization"[ \t]*:[ \t]*\{')
+# (`ohai virtualization` prints the block itself, with no key around it.)
+_OHAI = re.compile(r'"virtualization"[ \t]*:[ \t]*\{|\bohai[ \t]+virtualization\b[^\n]*\n[ \t]*\{')
 _OHAI_FIELD = re.compile(r'"(?P<k>system|role)"[ \t]*:[ \t]*"(?P<v>[\w/-]{1,40})"')
 
 def _ohai_facts(text: str) -> list[Fact]:
@@ -153,7 +154,7 @@ def facts(text: str) -> list[Fact]:
         out.append(Fact(key.fact, value, line + below, m.group(0)))
         if len(out) >= MAX_SWEEP_FACTS:
             break
-    if '"virtualization"' in text:
+    if '"virtualization"' in text or "ohai virtualization" in text:
         out += _ohai_facts(text)
     line, last = 1, 0
     for m in _VIRT_WORD.finditer(text):
