@@ -54,7 +54,16 @@ class ForumNotDiscourse(ForumError):
 
 
 class ForumUnavailable(ForumError):
-    """Network error, timeout or 5xx: back off and try again."""
+    """Network error, timeout or 5xx: back off and try again.
+
+    `answered`: the forum itself answered (a 500 or 503 from Discourse), so it is done with
+    the request; False for a timeout, a lost connection or a proxy's 502/504, after which
+    the forum may still be working on it (a POST may land later).
+    """
+
+    def __init__(self, message: str, *, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class ForumRejected(ForumError):
@@ -136,7 +145,7 @@ class _Client(DiscourseClient):
             wait = _rate_limit_wait(resp)
             raise RateLimited(f"{verb} {path}: rate limited, wait {wait:g} s", wait)
         if status >= 500:
-            raise ForumUnavailable(f"{verb} {path}: server error {status}")
+            raise ForumUnavailable(f"{verb} {path}: server error {status}", answered=status not in (502, 504))
         if status in (401, 403):
             raise ForumAuthError(
                 f"{verb} {path}: {status} {_errors(resp) or 'forbidden'}", status, f"{verb} {path}"
@@ -155,7 +164,7 @@ class _Client(DiscourseClient):
         try:
             decoded = resp.json()
         except ValueError:
-            raise ForumUnavailable(f"{verb} {path}: undecodable JSON") from None
+            raise ForumUnavailable(f"{verb} {path}: undecodable JSON", answered=True) from None
         if isinstance(decoded, dict) and decoded.get("errors"):
             raise ForumRejected(f"{verb} {path}: {', '.join(map(str, decoded['errors']))[:200]}", status)
         return decoded
@@ -195,7 +204,7 @@ class ForumClient:
                 self.rate_limited_waits.append(wait)
                 log.warning("forum rate limit on %s: waiting %.1f s as the forum asks", what, wait)
                 await self._sleep(wait)
-        raise ForumUnavailable(f"{what}: still rate limited after {MAX_RATE_RETRIES} waits")
+        raise ForumUnavailable(f"{what}: still rate limited after {MAX_RATE_RETRIES} waits", answered=True)
 
     async def current_user(self) -> dict[str, Any]:
         """The API user's own record (the start-up credential check)."""
@@ -257,7 +266,7 @@ class ForumClient:
         if is_enqueued(data):
             return data
         if not isinstance(data, dict) or "id" not in data:
-            raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer")
+            raise ForumUnavailable(f"POST /posts (topic {topic_id}): no post in the answer", answered=True)
         return data
 
     async def post(self, post_id: int) -> dict[str, Any] | None:
@@ -280,7 +289,7 @@ class ForumClient:
             "POST /posts (private message)",
         )
         if not isinstance(data, dict) or "topic_id" not in data:
-            raise ForumUnavailable("POST /posts (private message): no post in the answer")
+            raise ForumUnavailable("POST /posts (private message): no post in the answer", answered=True)
         return data
 
     async def pending_posts(self, username: str) -> list[dict[str, Any]]:

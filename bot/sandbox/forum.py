@@ -56,6 +56,7 @@ class Fault:
     wait: float = 1.0
     path: str | None = None  # only requests whose path starts with this
     method: str | None = None
+    topic_id: int | None = None  # only POSTs to this topic (a reply's form field `topic_id`)
 
 
 @dataclass(slots=True)
@@ -165,10 +166,12 @@ class SandboxForum:
         wait: float = 1.0,
         path: str | None = None,
         method: str | None = None,
+        topic_id: int | None = None,
     ) -> None:
-        """Answer the next `count` matching requests with a 429 ("429json"/"429text") or a 5xx."""
+        """Answer the next `count` matching requests with a 429 ("429json"/"429text") or a 5xx;
+        `topic_id`: only replies posted to that topic (one unpostable topic)."""
         with self._lock:
-            self._faults.extend(Fault(kind, wait, path, method) for _ in range(count))
+            self._faults.extend(Fault(kind, wait, path, method, topic_id) for _ in range(count))
 
     def hold_posts(self, seconds: float) -> None:
         """Store new posts at once but answer POST /posts only after `seconds`."""
@@ -433,10 +436,18 @@ class SandboxForum:
 
     # -- request handling (called from server threads) ------------------------------------
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
+        topic: int | None = None
+        if method == "POST" and any(f.topic_id is not None for f in list(self._faults)):
+            value = (parse_qs(body.decode("utf-8", "replace")).get("topic_id") or [""])[0]
+            topic = int(value) if value.isdigit() else None
         with self._lock:
             for i, f in enumerate(self._faults):
-                if (f.path is None or path.startswith(f.path)) and (f.method is None or f.method == method):
+                if (
+                    (f.path is None or path.startswith(f.path))
+                    and (f.method is None or f.method == method)
+                    and (f.topic_id is None or f.topic_id == topic)
+                ):
                     return self._faults.pop(i)
         return None
 
@@ -492,7 +503,7 @@ class SandboxForum:
         """Route one request; returns (status, headers, body)."""
         parts = urlsplit(raw_path)
         path, query = parts.path, parse_qs(parts.query)
-        fault = self._take_fault(method, path)
+        fault = self._take_fault(method, path, body)
         if fault is not None:
             return _fault_response(fault)
         user = self._auth(headers)
