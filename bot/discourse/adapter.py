@@ -54,8 +54,10 @@ from bot.discourse.convert import (
     is_flag_message,
     is_private,
     is_regular,
+    marked_for,
     parse_time,
     to_event,
+    with_marker,
 )
 from bot.discourse.triage import DiscourseTriage, label_call, sweep_removed
 from bot.ops import metrics
@@ -619,11 +621,11 @@ class DiscourseAdapter:
             self._remember(post_id)
             return True
 
-        raw = render_answer_md(decision, platform=PLATFORM)
+        raw = with_marker(render_answer_md(decision, platform=PLATFORM), post_id)
         if not self.store.claim(PLATFORM, key, where=str(topic_id)):
             # Claimed by an earlier run that may have posted and died before recording it.
             try:
-                existing = await self._find_own_reply(topic_id, int(post.get("post_number") or 0))
+                existing = await self._find_own_reply(topic_id, post_id, int(post.get("post_number") or 0))
                 held = None if existing is not None else await self._find_own_pending(topic_id, raw)
             except ForumError as exc:
                 log.log(
@@ -757,20 +759,23 @@ class DiscourseAdapter:
                 return str(p.get("id"))
         return None
 
-    async def _find_own_reply(self, topic_id: int, post_number: int) -> int | None:
-        """The id of the bot's reply to post `post_number` in the topic, if it is there."""
-        topic = await self.client.topic(topic_id)
+    async def _find_own_reply(self, topic_id: int, post_id: int, post_number: int) -> int | None:
+        """The id of the bot's reply to post `post_id` (number `post_number`) in the topic, if it
+        is there: the one whose marker names the post; a reply without a marker (from before
+        markers, or a forum that sends no `raw`) counts when it answers that post number."""
+        topic = await self.client.topic(topic_id, include_raw=True)
         stream = topic.get("post_stream") or {}
         posts = list(stream.get("posts") or [])
         loaded = {int(p["id"]) for p in posts}
         missing = [int(i) for i in stream.get("stream") or [] if int(i) not in loaded]
         for i in range(0, len(missing), 50):  # topics longer than one page
-            posts += await self.client.topic_posts(topic_id, missing[i : i + 50])
-        for p in posts:
-            if (
-                str(p.get("username") or "").lower() == self.me.lower()
-                and int(p.get("reply_to_post_number") or 0) == post_number
-            ):
+            posts += await self.client.topic_posts(topic_id, missing[i : i + 50], include_raw=True)
+        mine = [p for p in posts if str(p.get("username") or "").lower() == self.me.lower()]
+        for p in mine:
+            if marked_for(p) == post_id:
+                return int(p["id"])
+        for p in mine:
+            if marked_for(p) is None and int(p.get("reply_to_post_number") or 0) == post_number:
                 return int(p["id"])
         return None
 

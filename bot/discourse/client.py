@@ -227,15 +227,24 @@ class ForumClient:
         )
         return list((data or {}).get("private_posts") or (data or {}).get("latest_posts") or [])
 
-    async def topic(self, topic_id: int) -> dict[str, Any]:
-        """A topic with the first posts and the ids of all its posts (`post_stream.stream`)."""
-        data = await self.call(lambda: self._c._get(f"/t/{int(topic_id)}.json"), f"GET /t/{topic_id}.json")
+    async def topic(self, topic_id: int, *, include_raw: bool = False) -> dict[str, Any]:
+        """A topic with the first posts and the ids of all its posts (`post_stream.stream`);
+        `include_raw`: with each post's Markdown (Discourse serves only `cooked` otherwise)."""
+        params = {"include_raw": "true"} if include_raw else {}
+        data = await self.call(
+            lambda: self._c._get(f"/t/{int(topic_id)}.json", **params), f"GET /t/{topic_id}.json"
+        )
         return data or {}
 
-    async def topic_posts(self, topic_id: int, post_ids: list[int]) -> list[dict[str, Any]]:
-        """Specific posts of a topic."""
+    async def topic_posts(
+        self, topic_id: int, post_ids: list[int], *, include_raw: bool = False
+    ) -> list[dict[str, Any]]:
+        """Specific posts of a topic (`include_raw`: with their Markdown)."""
+        params: dict[str, Any] = {"post_ids[]": post_ids}
+        if include_raw:
+            params["include_raw"] = "true"
         data = await self.call(
-            lambda: self._c.topic_posts(int(topic_id), **{"post_ids[]": post_ids}),
+            lambda: self._c.topic_posts(int(topic_id), **params),
             f"GET /t/{topic_id}/posts.json",
         )
         return list(((data or {}).get("post_stream") or {}).get("posts") or [])
