@@ -173,6 +173,8 @@ async def run_service(
             for t in pending:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+        if running.discourse is not None:
+            running.discourse.client.close()  # no forum call left reading after the stop
         if runner is not None:
             await runner.cleanup()
         store.close()

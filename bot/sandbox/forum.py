@@ -19,7 +19,8 @@ like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` o
 text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the port;
 `hold_posts(seconds)` stores a new post and then stalls the response (to kill a bot between
 "posted" and "recorded"); `slow_posts(seconds, own_timeout=)` stores it only after `seconds`
-(a slow POST that lands after the client's timeout), or never past its own timeout; `send_webhooks_to(url, secret)` delivers signed `post_created`
+(a slow POST that lands after the client's timeout), or never past its own timeout;
+`trickle(method, path)` sends the headers and then one body byte a second; `send_webhooks_to(url, secret)` delivers signed `post_created`
 and `post_edited` webhooks. What a real forum does that a friendly fake would not: post
 types and staff-only whispers, admin/moderator PM views, group inboxes and flags, the
 review queue (`enqueued`), 403s (closed topics, key scopes), edits, late posts and deleted
@@ -34,6 +35,8 @@ import hmac
 import json
 import logging
 import re
+import select
+import socket
 import threading
 import time
 import urllib.request
@@ -99,6 +102,10 @@ class SandboxForum:
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
         self._slow_posts: tuple[float, float] | None = None  # (store after, the forum's own timeout)
+        self._trickle: tuple[str, str, float] | None = None  # (method, path prefix, seconds per byte)
+        self.trickles_open = 0  # trickled responses whose client is still connected
+        self.trickles_max_open = 0
+        self.trickle_lifetimes: list[float] = []  # seconds each trickled connection stayed open
         self._scopes: set[str] | None = None  # None: a Global key; else granular "resource:action"
         self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
         self._withheld: set[int] = set()  # post ids stored but not served yet (late arrivals)
@@ -186,6 +193,44 @@ class SandboxForum:
         `own_timeout` (the forum's own request timeout: Discourse's app server kills a request
         after 30 s) the request is dropped at `own_timeout` and nothing is stored. None: off."""
         self._slow_posts = None if store_after is None else (store_after, own_timeout)
+
+    def trickle(self, method: str | None, path: str = "", *, seconds_per_byte: float = 1.0) -> None:
+        """Answer `method` requests under `path` with 200 and its headers at once, then the body
+        one byte every `seconds_per_byte`, for as long as the client stays (or until turned
+        off with None): the slow-loris of responses. `trickles_open`, `trickles_max_open` and
+        `trickle_lifetimes` say how the client coped."""
+        with self._lock:
+            self._trickle = None if method is None else (method, path, seconds_per_byte)
+
+    def _trickling(self, method: str, path: str) -> float | None:
+        spec = self._trickle
+        if spec is None or spec[0] != method or not path.startswith(spec[1]):
+            return None
+        return spec[2]
+
+    def _serve_trickle(self, conn: Any, wfile: Any, every: float) -> None:
+        """Headers now, then a byte per `every` seconds until the client closes or it is turned off."""
+        started = time.monotonic()
+        with self._lock:
+            self.trickles_open += 1
+            self.trickles_max_open = max(self.trickles_max_open, self.trickles_open)
+        try:
+            wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: " + JSON_TYPE.encode() + b"\r\nContent-Length: 1000000\r\n\r\n"
+            )
+            wfile.flush()
+            while self._trickle is not None:
+                readable, _, _ = select.select([conn], [], [], every)
+                if readable and not conn.recv(1, socket.MSG_PEEK):
+                    break  # the client hung up
+                wfile.write(b" ")
+                wfile.flush()
+        except OSError:
+            pass  # reset by the client
+        finally:
+            with self._lock:
+                self.trickles_open -= 1
+                self.trickle_lifetimes.append(time.monotonic() - started)
 
     def deny(self, method: str, path: str) -> None:
         """Answer 403 `invalid_access` to `method` requests under `path`, as Discourse does for
@@ -761,6 +806,11 @@ def _make_handler(forum: SandboxForum) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            every = forum._trickling(self.command, urlsplit(self.path).path)
+            if every is not None:
+                self.close_connection = True
+                forum._serve_trickle(self.connection, self.wfile, every)
+                return
             try:
                 status, headers, out = forum.handle(self.command, self.path, self.headers, body)
             except Exception:  # the sandbox must answer, not drop the connection
