@@ -3,7 +3,8 @@
 Connected is not enough. `/healthz` is 503 (with the reasons in `problems`) when:
 
 - a platform is disconnected, or its credentials were refused (`kind="auth"`) since the
-  last successful poll;
+  last successful poll, or it stopped for good (`stopped()`: a refused key or token; the other
+  platforms go on);
 - `REPLY_FAILURES_UNHEALTHY` replies in a row failed (`kind="reply"`) with none going out
   since (`success(platform, "reply")`);
 - the last successful poll is older than the platform's `stale_after` (a few poll periods:
@@ -49,6 +50,7 @@ class PlatformHealth:
     failures: dict[str, int] = field(default_factory=dict)  # kind -> failures in a row
     warnings: list[tuple[float, str]] = field(default_factory=list)  # (at, one line), newest last
     retrying: int = 0  # items waiting for their next try
+    stopped: str | None = None  # why the platform stopped for good (the others go on)
 
 
 class Health:
@@ -108,6 +110,13 @@ class Health:
             if disconnected:
                 h.connected = False
 
+    def stopped(self, platform: str, reason: str) -> None:
+        """The platform stopped for good (a refused credential): 503 with the reason until restart."""
+        with self._lock:
+            h = self._platforms.setdefault(platform, PlatformHealth())
+            h.connected, h.stopped = False, reason.splitlines()[0][:300] if reason else "stopped"
+            h.last_error, h.last_error_at = h.stopped, self._clock()
+
     def warning(self, platform: str, message: str) -> None:
         """Something was given up on (a post set aside): shown for a day, does not make it 503."""
         with self._lock:
@@ -134,6 +143,8 @@ class Health:
 
     def _problems(self, name: str, h: PlatformHealth, now: float) -> list[str]:
         out = []
+        if h.stopped is not None:
+            return [f"stopped: {h.stopped}"]  # nothing else about it matters until a restart
         if not h.connected:
             out.append("disconnected")
         if any(h.failures.get(k) for k in AUTH_KINDS):
