@@ -1,8 +1,9 @@
-"""Finding 6: a forum that sends headers and then one byte at a time cannot hold the bot's threads.
+"""Finding 6: a platform that sends headers and then one byte at a time cannot hold the bot.
 
 Each forum call has a total deadline that really ends it (its socket is shut, so the worker
 thread stops reading), and at most MAX_IN_FLIGHT calls run at once. The sandbox trickles
-`/posts.json` far faster than any per-read timeout would notice.
+`/posts.json` far faster than any per-read timeout would notice. Discord's REST calls get a
+total deadline per attempt as well (aiohttp ends them), checked against a trickling fake Discord.
 """
 
 from __future__ import annotations
@@ -85,3 +86,40 @@ def test_a_trickling_forum_does_not_wedge_farmhand_run(forum, tmp_path):
     assert forum.trickles_max_open <= MAX_IN_FLIGHT
     assert max(forum.trickle_lifetimes) < DEADLINE + 1.0, forum.trickle_lifetimes  # hung up at the deadline
     assert "Traceback" not in err
+
+
+async def test_a_trickling_discord_answer_ends_at_the_call_deadline(tmp_path):
+    """The same for Discord's REST API: each attempt has a total deadline (aiohttp ends it), so a
+    reply whose answer trickles is given up and the next one goes out once Discord recovers."""
+    from bot.core.engine import Engine
+    from bot.discord.service import run_discord
+    from bot.ops.health import Health
+    from bot.state import Store
+    from knowledge import default_kb
+    from tests.bot.discord.fake_discord import WATCHED_ID, running_fake, user_payload
+    from tests.bot.discord.test_end_to_end import _config, _connected, _sent_to
+
+    alice = user_payload(700_000_000_000_000_001, "alice")
+    question = "Can I run a ZOS farming node in a VM on my Proxmox server?"
+    store, health, stop = Store(tmp_path / "state.sqlite3"), Health(), asyncio.Event()
+    async with running_fake() as fake:
+        task = asyncio.create_task(
+            run_discord(
+                _config(fake, tmp_path), Engine(default_kb()), store, health, stop,
+                guild_ready_timeout=0.05, call_deadline=DEADLINE,
+            )
+        )
+        try:
+            assert await _until(lambda: _connected(health), 10)
+            fake.trickle_messages = True
+            await fake.dispatch("MESSAGE_CREATE", fake.message(WATCHED_ID, alice, question))
+            assert await _until(lambda: len(fake.trickle_lifetimes) == 1, 5), "the reply was never given up"
+            assert fake.trickle_lifetimes[0] < DEADLINE + 0.5
+            fake.trickle_messages = False
+            await fake.dispatch("MESSAGE_CREATE", fake.message(WATCHED_ID, alice, question + " Really?"))
+            assert await _until(lambda: len(_sent_to(fake, WATCHED_ID)) == 1, 5)
+        finally:
+            fake.trickle_messages = False
+            stop.set()
+            await asyncio.wait_for(task, 10)
+    store.close()
