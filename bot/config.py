@@ -50,6 +50,14 @@ class DiscourseConfig:
     request_timeout: float = 20.0
     triage_recipients: tuple[str, ...] = ()  # usernames or one group name: the unsure posts go there by PM
     triage_minutes: float = 30.0  # at most one triage message per this many minutes
+    # A post that cannot be handled is retried on its own schedule (later posts go on) and set
+    # aside after this many failed attempts or this many minutes since its first failure.
+    retry_attempts: int = 8
+    retry_minutes: float = 30.0
+    # The forum's own limit on a request (Discourse's app server stops one after 30 s, its
+    # nginx after 60 s): after a POST of unknown outcome the topic is re-checked only once
+    # this (plus request_timeout) has passed, so a slow POST that lands late is found.
+    forum_request_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,9 @@ _DISCOURSE_KEYS = {
     "request_timeout",
     "triage_recipients",
     "triage_minutes",
+    "retry_attempts",
+    "retry_minutes",
+    "forum_request_timeout",
 }
 _DISCORD_KEYS = {
     "watch_channels",
@@ -448,6 +459,11 @@ def _discourse(sec: Any, pr: _Problems, env: Mapping[str, str]) -> DiscourseConf
         request_timeout=_number(sec.get("request_timeout", 20), pr, "discourse.request_timeout", 0.1),
         triage_recipients=_names(sec.get("triage_recipients"), pr, "discourse.triage_recipients"),
         triage_minutes=_number(sec.get("triage_minutes", 30), pr, "discourse.triage_minutes", 0.001),
+        retry_attempts=_int(sec.get("retry_attempts", 8), pr, "discourse.retry_attempts", 1),
+        retry_minutes=_number(sec.get("retry_minutes", 30), pr, "discourse.retry_minutes", 0.001),
+        forum_request_timeout=_number(
+            sec.get("forum_request_timeout", 60), pr, "discourse.forum_request_timeout", 0.0
+        ),
     )
 
 

@@ -46,8 +46,10 @@ async def run_service(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
     on_handled: Callable[[Any], Awaitable[None] | None] | None = None,
+    discord_options: dict[str, Any] | None = None,
 ) -> None:
-    """Start every configured platform and serve until `stop` is set; raises StartupError."""
+    """Start every configured platform and serve until `stop` is set; raises StartupError when
+    none can work. `discord_options` go to discord.py's client (tests shorten its waits)."""
     from bot.core.engine import Engine
     from knowledge import KnowledgeError, default_kb, load
 
@@ -89,9 +91,11 @@ async def run_service(
     runner = None
     housekeeping: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = []
-    jobs: list[tuple[str, Any]] = []  # started together once everything is set up
+    jobs: list[tuple[str, Any]] = []  # coroutines not started yet (closed if start-up fails)
+    stopped: list[str] = []  # one line per platform that stopped for good
     try:
         routes = []
+        adapter = None
         if cfg.discourse is not None:
             from bot.discourse.adapter import DiscourseAdapter
             from bot.discourse.adapter import StartupError as ForumStartupError
@@ -100,10 +104,6 @@ async def run_service(
             adapter = DiscourseAdapter(
                 cfg.discourse, engine, store, health, shadow=cfg.shadow, on_handled=on_handled
             )
-            try:
-                await adapter.start()
-            except ForumStartupError as exc:
-                raise StartupError(str(exc)) from None
             running.discourse = adapter
             # A few poll periods (each may take its request timeout) without a successful poll.
             health.set_stale_after(
@@ -117,8 +117,7 @@ async def run_service(
                 from bot.ops.webhook_guard import guard_webhook
 
                 secret = cfg.discourse.webhook_secret
-                routes.append(guard_webhook(adapter.webhook_route(secret), secret))
-            jobs.append(("discourse", _forum_job(adapter, stop, ForumStartupError)))
+                routes.append(guard_webhook(adapter.webhook_route(secret), secret))  # 503 until ready
         if cfg.http is not None:
             from bot.web import HttpListenError, bound_port, start_http
 
@@ -131,10 +130,22 @@ async def run_service(
             # The Discord adapter lives in bot/discord (another module's job); loaded only when configured.
             from bot.discord.service import run_discord
 
-            jobs.append(
-                ("discord", run_discord(cfg, engine_for(cfg.discord.answer_staff), store, health, stop))
+            # Started before the forum's start-up check, so a slow or refusing forum never holds it up.
+            discord_job = run_discord(
+                cfg, engine_for(cfg.discord.answer_staff), store, health, stop, **(discord_options or {})
             )
-        tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
+            tasks.append(asyncio.create_task(discord_job, name="discord"))
+        if adapter is not None:
+            try:
+                await adapter.start()  # bounded: each forum call has its deadline
+            except ForumStartupError as exc:
+                if not tasks:
+                    raise StartupError(str(exc)) from None
+                stopped.append(_platform_stopped(health, "discourse", str(exc), adapter.cfg.url, others=True))
+            else:
+                jobs.append(("discourse", _forum_job(adapter, stop, ForumStartupError)))
+        tasks += [asyncio.create_task(job, name=name) for name, job in jobs]
+        jobs = []
         if cfg.retention_days > 0:
             housekeeping = asyncio.create_task(_prune_loop(store, cfg.retention_days, stop), name="retention")
         log.info(
@@ -147,25 +158,16 @@ async def run_service(
             result = on_ready(running)
             if result is not None:
                 await result
-        stop_task = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({*tasks, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        stop_task.cancel()
-        stop.set()
-        failed = [t for t in done if t is not stop_task and not t.cancelled() and t.exception() is not None]
-        if failed:
-            exc = failed[0].exception()
-            if isinstance(exc, ConfigError | StartupError):
-                raise StartupError(str(exc).splitlines()[0]) from None
-            raise exc  # type: ignore[misc]
+        forum_url = cfg.discourse.url if cfg.discourse is not None else ""
+        await _serve_until_stopped(tasks, stop, health, stopped, forum_url=forum_url)
     finally:
         stop.set()
         if housekeeping is not None:
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
-        if not tasks:
-            for _name, job in jobs:
-                job.close()  # never started (start-up failed): no "never awaited" warning
+        for _name, job in jobs:
+            job.close()  # never started (start-up failed): no "never awaited" warning
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
             for t in pending:
@@ -173,6 +175,8 @@ async def run_service(
             for t in pending:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+        if running.discourse is not None:
+            running.discourse.client.close()  # no forum call left reading after the stop
         if runner is not None:
             await runner.cleanup()
         store.close()
@@ -181,11 +185,62 @@ async def run_service(
 
 async def _forum_job(adapter: Any, stop: asyncio.Event, startup_error: type[Exception]) -> None:
     """The forum poller; a start-up refusal found on a later try (e.g. a 401 once the forum is
-    back) ends the service with its one line, like one found at once."""
+    back) stops the forum with its one line, like one found at once."""
     try:
         await adapter.run(stop)
     except startup_error as exc:
         raise StartupError(str(exc)) from None
+
+
+async def _serve_until_stopped(
+    tasks: list[asyncio.Task[None]],
+    stop: asyncio.Event,
+    health: Health,
+    stopped: list[str],
+    *,
+    forum_url: str = "",
+) -> None:
+    """Serve until `stop` is set. A platform that stops for good (a refused credential, a
+    missing intent, a crash) stops alone; the others go on. When none is left, raise
+    `StartupError` with every platform's reason on one line (or the crash itself)."""
+    pending = set(tasks)
+    crashed: BaseException | None = None
+    stop_task = asyncio.create_task(stop.wait())
+    try:
+        while pending:
+            done, _ = await asyncio.wait({*pending, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            if stop_task in done:
+                return
+            for task in done:
+                pending.discard(task)
+                exc = None if task.cancelled() else task.exception()
+                name, others = task.get_name(), bool(pending)
+                if isinstance(exc, ConfigError | StartupError):
+                    reason = str(exc).splitlines()[0]
+                    stopped.append(_platform_stopped(health, name, reason, forum_url, others=others))
+                elif exc is not None:
+                    crashed = crashed or exc
+                    health.stopped(name, f"internal error: {type(exc).__name__}")
+                    if others:  # else it is re-raised: one critical record with its traceback
+                        log.error("%s stopped on an internal error; the other platforms go on", name, exc_info=exc)
+                    stopped.append(f"{name}: internal error: {type(exc).__name__}")
+                elif not stop.is_set():
+                    stopped.append(_platform_stopped(health, name, "its job ended", forum_url, others=others))
+        if crashed is not None:
+            raise crashed
+        raise StartupError("; ".join(stopped) if stopped else "every platform stopped")
+    finally:
+        stop_task.cancel()
+
+
+def _platform_stopped(health: Health, name: str, reason: str, forum_url: str, *, others: bool) -> str:
+    """Mark a platform stopped for good: health (503 with the reason) and, while others go on,
+    one log line; returns the reason for the exit line, should every platform stop."""
+    quiet = reason.replace(forum_url, "the forum") if forum_url else reason  # no hosts in logs
+    health.stopped(name, quiet)
+    if others:
+        log.error("%s stopped: %s; the other platforms go on", name, quiet)
+    return reason
 
 
 async def _prune_loop(

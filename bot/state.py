@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 def audit_url(url: str | None) -> str | None:
     """The link kept in the audit log: no topic slug, no credentials, no query or fragment.
@@ -161,6 +161,21 @@ _MIGRATIONS: dict[int, tuple[str | Callable[[sqlite3.Connection], None], ...]] =
             UNIQUE (platform, number)
         )""",
     ),
+    # Retry budgets: a post that cannot be handled is retried on its own schedule and set
+    # aside once its budget is spent; kept here so a restart does not hand it a new budget.
+    4: (
+        """CREATE TABLE retries (
+            platform TEXT NOT NULL,
+            key TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_at REAL NOT NULL,
+            next_at REAL NOT NULL,
+            sent_at REAL,
+            last_error TEXT NOT NULL DEFAULT '',
+            set_aside_at REAL,
+            PRIMARY KEY (platform, key)
+        )""",
+    ),
 }
 
 
@@ -271,6 +286,18 @@ class Pruned:
     total: int
     clock_ahead_seconds: float  # how far now is past the newest row (0 when not ahead)
     spared: int = 0  # rows old by the clock, kept because they are within retention of the newest row
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The retry budget of one item that could not be handled yet (see `Store.retry_failed`)."""
+
+    attempts: int  # failed attempts so far
+    first_at: float  # unix time of the first failure
+    next_at: float  # not tried again before this
+    sent_at: float | None  # the last send whose outcome is unknown (a re-check waits for it)
+    last_error: str
+    set_aside_at: float | None  # budget spent: never tried again
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +447,82 @@ class Store:
                 (platform, float(since)),
             ).fetchall()
         return [PendingClaim(key=str(r[0]), where=str(r[1]), claimed_at=float(r[2])) for r in rows]
+
+    def claimed_at(self, platform: str, key: str) -> float | None:
+        """When a claim still in state "claimed" was made (None: no such claim)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT claimed_at FROM claims WHERE platform = ? AND key = ? AND state = 'claimed'",
+                (platform, key),
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    # -- retry budgets --------------------------------------------------------------------
+
+    def retry_get(self, platform: str, key: str) -> Retry | None:
+        """The retry budget of an item, or None when it never failed (or succeeded since)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT attempts, first_at, next_at, sent_at, last_error, set_aside_at FROM retries "
+                "WHERE platform = ? AND key = ?",
+                (platform, key),
+            ).fetchone()
+        if row is None:
+            return None
+        return Retry(int(row[0]), float(row[1]), float(row[2]), row[3], str(row[4]), row[5])
+
+    def retry_failed(
+        self,
+        platform: str,
+        key: str,
+        *,
+        attempts: int,
+        first_at: float,
+        next_at: float,
+        error: str,
+        sent_at: float | None = None,
+        set_aside: bool = False,
+    ) -> None:
+        """Record a failed attempt: its count, when to try next, whether the budget is spent,
+        and `sent_at`, when the attempt sent something whose outcome is unknown."""
+        self._write(
+            "INSERT INTO retries (platform, key, attempts, first_at, next_at, sent_at, last_error, set_aside_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, key) DO UPDATE SET "
+            "attempts = excluded.attempts, first_at = excluded.first_at, next_at = excluded.next_at, "
+            "sent_at = excluded.sent_at, last_error = excluded.last_error, "
+            "set_aside_at = excluded.set_aside_at",
+            (
+                platform,
+                key,
+                int(attempts),
+                float(first_at),
+                float(next_at),
+                sent_at,
+                error.splitlines()[0][:300] if error else "",
+                time.time() if set_aside else None,
+            ),
+        )
+
+    def retry_sent(self, platform: str, key: str, at: float) -> None:
+        """Note a send about to go out again for an item (a kill -9 during it leaves its outcome unknown)."""
+        self._write(
+            "INSERT INTO retries (platform, key, attempts, first_at, next_at, sent_at) VALUES (?, ?, 0, ?, ?, ?) "
+            "ON CONFLICT (platform, key) DO UPDATE SET sent_at = excluded.sent_at",
+            (platform, key, float(at), float(at), float(at)),
+        )
+
+    def retrying_count(self, platform: str) -> int:
+        """Items of `platform` that failed and wait for another try (not set aside)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM retries WHERE platform = ? AND set_aside_at IS NULL AND attempts > 0",
+                (platform,),
+            ).fetchone()
+        return int(row[0])
+
+    def retry_clear(self, platform: str, key: str) -> None:
+        """The item was handled after all: forget its retry budget."""
+        self._write("DELETE FROM retries WHERE platform = ? AND key = ?", (platform, key))
 
     def answered_in(self, platform: str, where: str) -> bool:
         """True when the bot has posted (or may have posted) a reply in this topic or thread."""

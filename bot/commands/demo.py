@@ -221,7 +221,9 @@ def forum_markdown(raw: str, *, hyperlinks: bool) -> Any:
     """
     from rich.markdown import Markdown
 
-    md = Markdown(raw, hyperlinks=hyperlinks)
+    from bot.sandbox.forum import HTML_COMMENT
+
+    md = Markdown(HTML_COMMENT.sub("", raw).rstrip(), hyperlinks=hyperlinks)  # Discourse hides comments
     for token in md.parsed:
         for child in token.children or ():
             if child.type == "softbreak":

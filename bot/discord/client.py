@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -24,9 +25,39 @@ from bot.discord.triage import TriageCog
 
 log = logging.getLogger(__name__)
 
+# One REST attempt (connect, send, read the whole answer) ends after this, however slowly Discord
+# trickles; discord.py's own rate-limit waits between attempts are not counted. aiohttp's
+# default is five minutes.
+CALL_DEADLINE_SECONDS = 30.0
+MAX_CONNECTIONS = 8  # REST connections open at once (discord.py's default: no limit)
+
 USER_ERROR_TEXT = (
     "Something went wrong on my side; it has been logged for the maintainers. Please try again later."
 )
+
+
+class DeadlineExceeded(discord.DiscordServerError):
+    """A REST call that did not finish within its deadline. A server error to every caller (the
+    same handling as a 5xx: logged in one line, counted as http_5xx), never an unhandled
+    TimeoutError in an event handler."""
+
+    def __init__(self, seconds: float) -> None:
+        Exception.__init__(self, f"no complete answer within {seconds:g} s")
+        self.response = None  # type: ignore[assignment]
+        self.status, self.code, self.text = 504, 0, str(self)
+
+
+def _with_deadline(request: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    """discord.py's HTTPClient.request with a total deadline on each attempt (aiohttp ends it)."""
+
+    async def bounded(route: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=seconds))
+        try:
+            return await request(route, **kwargs)
+        except TimeoutError:  # aiohttp's ServerTimeoutError is one too
+            raise DeadlineExceeded(seconds) from None
+
+    return bounded
 
 
 def build_intents() -> discord.Intents:
@@ -49,6 +80,7 @@ class FarmhandBot(commands.Bot):
         *,
         recovery_spacing: float = DEFAULT_SPACING_SECONDS,
         on_connected: Callable[[], None] | None = None,
+        call_deadline: float = CALL_DEADLINE_SECONDS,
         **options: Any,
     ) -> None:
         # Claims made before this moment belong to an earlier process: only those are recovered.
@@ -67,6 +99,13 @@ class FarmhandBot(commands.Bot):
         )
         self.deps = deps
         self.tree.on_error = self.on_app_command_error
+        self.http.request = _with_deadline(self.http.request, call_deadline)  # type: ignore[method-assign]
+
+    async def login(self, token: str) -> None:
+        """Log in with a bounded connection pool (made here: a connector needs the running loop)."""
+        if not isinstance(getattr(self.http, "connector", None), aiohttp.BaseConnector):
+            self.http.connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+        await super().login(token)
 
     async def setup_hook(self) -> None:
         """Resolve the gateway, load cogs, sync commands when the set changed."""

@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -54,14 +54,16 @@ from bot.discourse.convert import (
     is_flag_message,
     is_private,
     is_regular,
+    marked_for,
     parse_time,
     to_event,
+    with_marker,
 )
 from bot.discourse.triage import DiscourseTriage, label_call, sweep_removed
 from bot.ops import metrics
 from bot.ops.health import Health
 from bot.render import render_answer_md
-from bot.state import Store
+from bot.state import Retry, Store
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,17 @@ class Handled:
     score: float | None
     posted: bool
     reply_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why one attempt at a post did not finish it; the decision when one was taken (for the
+    audit line if the post is set aside), and when a send of unknown outcome left."""
+
+    reason: str
+    event: Event | None = None
+    decision: Decision | None = None
+    sent_at: float | None = None
 
 
 def _cursor_name(feed: str) -> str:
@@ -285,9 +298,9 @@ class DiscourseAdapter:
         failures = 0
         while not stop.is_set():
             try:
-                complete = await self.poll_once()
+                await self.poll_once()  # a post still being retried has its own schedule: no backoff here
                 self._up()
-                failures = 0 if complete else failures + 1
+                failures = 0
             except ForumUnavailable as exc:
                 failures += 1
                 self._down(f"forum unreachable: {exc}")
@@ -347,16 +360,31 @@ class DiscourseAdapter:
             batch += [(int(p["id"]), feed, p) for p in await self._fetch_new(feed, cursor)]
         batch.sort(key=lambda item: item[0])
         human_answered = self._human_answered_topics([p for _, _, p in batch])
+        # Posts above a cursor held back by one still being retried were handled in an earlier
+        # poll; after a restart the audit log says which (no second decision, no second line).
+        unseen = [str(i) for i, _, _ in batch if i not in self._seen]
+        decided = self.store.decided_items(PLATFORM, unseen, since=time.time() - LATE_WINDOW)
+        held: set[str] = set()  # feeds whose cursor waits for a post still being retried
+        complete = True
         for post_id, feed, post in batch:
-            done = await self.handle_post(
-                post,
-                private=feed == "private_posts",
-                answered_by_human=int(post.get("topic_id") or 0) in human_answered,
-            )
+            if str(post_id) in decided:
+                self._remember(post_id)
+                done = True
+            else:
+                done = await self.handle_post(
+                    post,
+                    private=feed == "private_posts",
+                    answered_by_human=int(post.get("topic_id") or 0) in human_answered,
+                )
             if not done:
-                return False  # stop here: the cursor must not pass an unhandled post
-            self.store.set_cursor(_cursor_name(feed), str(post_id))
-        complete = await self._recheck_edits()
+                # The cursor must not pass it, but the posts after it are not kept waiting:
+                # each has its own retries, and this one its own budget (see `_failed`).
+                held.add(feed)
+                complete = False
+            elif feed not in held:
+                self.store.set_cursor(_cursor_name(feed), str(post_id))
+        self.health.retrying(PLATFORM, self.store.retrying_count(PLATFORM))
+        complete = await self._recheck_edits() and complete
         await self.triage.flush()
         await sweep_removed(self.triage)
         return complete
@@ -455,9 +483,94 @@ class DiscourseAdapter:
     async def _handle(
         self, post: dict[str, Any], *, private: bool, answered_by_human: bool, source: str
     ) -> bool:
+        """One attempt at a post, within its retry budget; True when it is done (or set aside)."""
         post_id = int(post["id"])
         if post_id in self._seen:
             return True
+        key = f"post:{post_id}"
+        retry = self.store.retry_get(PLATFORM, key)
+        if retry is not None and retry.set_aside_at is not None:
+            self._remember(post_id)  # given up on earlier (maybe before a restart): never again
+            return True
+        if not self._due(key, retry):
+            return False  # its next try is not due yet; later posts go on meanwhile
+        outcome = await self._attempt(
+            post, private=private, answered_by_human=answered_by_human, source=source, retry=retry
+        )
+        if outcome is True:
+            # (a row may also have been made during this attempt, before posting again)
+            if retry is not None or self.store.retry_get(PLATFORM, key) is not None:
+                self.store.retry_clear(PLATFORM, key)
+            return True
+        return self._failed(post, key, outcome, retry)
+
+    def _due(self, key: str, retry: Retry | None) -> bool:
+        """Whether a post may be tried now: its backoff is over, and after a reply of unknown
+        outcome (a timeout, a kill -9 mid-POST) the forum has had longer than its own request
+        timeout to store it, so the re-check sees the reply if it is ever going to land."""
+        now = time.time()
+        if retry is not None and now < retry.next_at:
+            return False
+        # With a retry row its last send says; without one a claim left "claimed" is a POST
+        # that was in flight when the bot died.
+        sent = retry.sent_at if retry is not None else self.store.claimed_at(PLATFORM, key)
+        return sent is None or now >= sent + self._recheck_after
+
+    @property
+    def _recheck_after(self) -> float:
+        # The forum's own limit, plus one of ours for the request's way there.
+        return self.cfg.forum_request_timeout + self.cfg.request_timeout
+
+    def _failed(self, post: dict[str, Any], key: str, failure: _Failure, retry: Retry | None) -> bool:
+        """Count a failed attempt; set the post aside once its budget is spent (True: done)."""
+        now = time.time()
+        post_id = int(post["id"])
+        attempts = (retry.attempts if retry is not None else 0) + 1
+        first_at = retry.first_at if retry is not None else now
+        spent = attempts >= self.cfg.retry_attempts or now - first_at >= self.cfg.retry_minutes * 60
+        delay = min(MAX_BACKOFF, self.cfg.poll_seconds * 2 ** min(attempts, 12))
+        self.store.retry_failed(
+            PLATFORM,
+            key,
+            attempts=attempts,
+            first_at=first_at,
+            next_at=now + delay,
+            error=failure.reason,
+            sent_at=failure.sent_at,
+            set_aside=spent,
+        )
+        if not spent:
+            return False
+        what = (
+            f"set aside after {attempts} failed attempts in {now - first_at:.0f} s "
+            f"(last: {self._quiet(failure.reason)})"
+        )
+        metrics.POSTS_SET_ASIDE.labels(platform=PLATFORM).inc()
+        self.health.warning(PLATFORM, f"post {post_id} (topic {post.get('topic_id')}) {what}")
+        if failure.event is not None and failure.decision is not None:
+            # The decision's audit line, at warning level, is the one log line about it.
+            self._record(
+                failure.event, failure.decision, posted=False, reason_suffix=f"; {what}", level=logging.WARNING
+            )
+        else:
+            log.warning("post %s: %s; not trying it again", post_id, what)
+        self._remember(post_id)
+        return True
+
+    def _quiet(self, message: str) -> str:
+        """An error line without the forum's address (logs and health never name hosts)."""
+        return message.replace(self.client.url, "the forum")
+
+    async def _attempt(
+        self,
+        post: dict[str, Any],
+        *,
+        private: bool,
+        answered_by_human: bool,
+        source: str,
+        retry: Retry | None,
+    ) -> Literal[True] | _Failure:
+        post_id = int(post["id"])
         topic_id = int(post.get("topic_id") or 0)
         private = is_private(post, from_private_feed=private)
         author = author_of(post, self.me)
@@ -466,16 +579,21 @@ class DiscourseAdapter:
             return True
         if private and self.triage.is_command_post(post):
             # The moderators' triage PM: commands, never questions (bot/discourse/triage.py).
-            done = await self.triage.handle_command_post(post)
-            if done:
+            if await self.triage.handle_command_post(post):
                 self._remember(post_id)
-            return done
+                return True
+            return _Failure(f"triage command post {post_id} not handled")
         if private and is_regular(post):
             try:
                 mine = await self._my_conversation(topic_id)
             except ForumError as exc:
-                log.warning("cannot read PM topic %s to check who is in it (%s); will retry", topic_id, exc)
-                return False
+                log.log(
+                    logging.WARNING if retry is None else logging.DEBUG,
+                    "cannot read PM topic %s to check who is in it (%s); will retry",
+                    topic_id,
+                    exc,
+                )
+                return _Failure(f"cannot read PM topic {topic_id}: {exc}")
             if not mine:
                 self._remember(post_id)  # someone else's conversation or a flag: not even an audit line
                 return True
@@ -503,15 +621,20 @@ class DiscourseAdapter:
             self._remember(post_id)
             return True
 
-        raw = render_answer_md(decision, platform=PLATFORM)
+        raw = with_marker(render_answer_md(decision, platform=PLATFORM), post_id)
         if not self.store.claim(PLATFORM, key, where=str(topic_id)):
             # Claimed by an earlier run that may have posted and died before recording it.
             try:
-                existing = await self._find_own_reply(topic_id, int(post.get("post_number") or 0))
+                existing = await self._find_own_reply(topic_id, post_id, int(post.get("post_number") or 0))
                 held = None if existing is not None else await self._find_own_pending(topic_id, raw)
             except ForumError as exc:
-                log.warning("cannot check topic %s for an earlier reply (%s); will retry", topic_id, exc)
-                return False
+                log.log(
+                    logging.WARNING if retry is None else logging.DEBUG,
+                    "cannot check topic %s for an earlier reply (%s); will retry",
+                    topic_id,
+                    exc,
+                )
+                return _Failure(f"cannot check topic {topic_id} for an earlier reply: {exc}", event, decision)
             if existing is not None:
                 self.store.mark_posted(PLATFORM, key, str(existing), where=str(topic_id))
                 log.info(
@@ -525,6 +648,8 @@ class DiscourseAdapter:
             if held is not None:
                 await self._held(event, decision, key, held, source=source, found=True)
                 return True
+            self.store.retry_sent(PLATFORM, key, time.time())  # posting again: recorded before it leaves
+        sent_at = time.time()
         try:
             reply = await self.client.reply(topic_id, raw, int(post.get("post_number") or 0) or None)
         except ForumRejected as exc:
@@ -544,8 +669,15 @@ class DiscourseAdapter:
             # looks for the reply before posting again.
             metrics.PLATFORM_ERRORS.labels(platform=PLATFORM, kind="post_failed").inc()
             self.health.error(PLATFORM, f"reply to post {post_id} failed: {exc}", kind="reply")
-            log.warning("post %s: reply failed (%s); will check and retry", post_id, exc)
-            return False
+            # One warning when a post starts failing; its retries are debug lines.
+            log.log(
+                logging.WARNING if retry is None else logging.DEBUG,
+                "post %s: reply failed (%s); will check and retry",
+                post_id,
+                exc,
+            )
+            unknown = not (isinstance(exc, ForumUnavailable) and exc.answered)
+            return _Failure(f"reply failed: {exc}", event, decision, sent_at=sent_at if unknown else None)
         if is_enqueued(reply):
             pending = reply.get("pending_post") or {}
             await self._held(event, decision, key, str(pending.get("id") or "?"), source=source)
@@ -627,20 +759,23 @@ class DiscourseAdapter:
                 return str(p.get("id"))
         return None
 
-    async def _find_own_reply(self, topic_id: int, post_number: int) -> int | None:
-        """The id of the bot's reply to post `post_number` in the topic, if it is there."""
-        topic = await self.client.topic(topic_id)
+    async def _find_own_reply(self, topic_id: int, post_id: int, post_number: int) -> int | None:
+        """The id of the bot's reply to post `post_id` (number `post_number`) in the topic, if it
+        is there: the one whose marker names the post; a reply without a marker (from before
+        markers, or a forum that sends no `raw`) counts when it answers that post number."""
+        topic = await self.client.topic(topic_id, include_raw=True)
         stream = topic.get("post_stream") or {}
         posts = list(stream.get("posts") or [])
         loaded = {int(p["id"]) for p in posts}
         missing = [int(i) for i in stream.get("stream") or [] if int(i) not in loaded]
         for i in range(0, len(missing), 50):  # topics longer than one page
-            posts += await self.client.topic_posts(topic_id, missing[i : i + 50])
-        for p in posts:
-            if (
-                str(p.get("username") or "").lower() == self.me.lower()
-                and int(p.get("reply_to_post_number") or 0) == post_number
-            ):
+            posts += await self.client.topic_posts(topic_id, missing[i : i + 50], include_raw=True)
+        mine = [p for p in posts if str(p.get("username") or "").lower() == self.me.lower()]
+        for p in mine:
+            if marked_for(p) == post_id:
+                return int(p["id"])
+        for p in mine:
+            if marked_for(p) is None and int(p.get("reply_to_post_number") or 0) == post_number:
                 return int(p["id"])
         return None
 

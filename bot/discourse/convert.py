@@ -16,6 +16,24 @@ SYSTEM_USERNAMES = frozenset({"system", "discobot"})
 REGULAR_POST = 1
 
 
+# Each reply carries the id of the post it answers in an HTML comment: Discourse keeps it in
+# `raw` and strips it from `cooked`, so nobody sees it, and a re-check after a POST of unknown
+# outcome finds exactly this reply (not another one to the same post number).
+_MARKER = "<!-- farmhand:reply-to:{post_id} -->"
+_MARKER_RE = re.compile(r"<!-- farmhand:reply-to:(\d+) -->")
+
+
+def with_marker(raw: str, post_id: int) -> str:
+    """The reply's Markdown with its invisible marker (the post it answers) at the end."""
+    return f"{raw.rstrip()}\n\n{_MARKER.format(post_id=int(post_id))}"
+
+
+def marked_for(post: dict[str, Any]) -> int | None:
+    """The post id in a reply's marker; None without `raw` or without a marker."""
+    found = _MARKER_RE.search(str(post.get("raw") or ""))
+    return int(found.group(1)) if found else None
+
+
 def post_text(post: dict[str, Any]) -> str:
     """The post's markdown (`raw`), or its HTML stripped to text when raw is missing."""
     raw = post.get("raw")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from bot import labels
 from bot.core.models import Action, Decision, Event
 from bot.discourse.client import ForumError, ForumRejected
-from bot.discourse.convert import PLATFORM, author_of
+from bot.discourse.convert import PLATFORM, author_of, with_marker
 from bot.render import render_answer_md
 from bot.state import TriageItem
 
@@ -241,7 +241,7 @@ class DiscourseTriage:
                 self.store.release(PLATFORM, key)
                 return "the post is gone"
             decision = Decision(Action.ANSWER, f"triage: moderator chose {entry.id}", entry=entry)
-            raw = render_answer_md(decision, platform=PLATFORM)
+            raw = with_marker(render_answer_md(decision, platform=PLATFORM), int(item.item_id))
             reply = await client.reply(int(item.where), raw, int(post.get("post_number") or 0) or None)
         except ForumRejected as exc:
             self.store.release(PLATFORM, key)
@@ -325,7 +325,7 @@ async def label_call(triage: DiscourseTriage, event: Event, decision: Decision, 
         return
     store, client = triage.store, triage.adapter.client
     try:
-        topic = await client.topic(int(event.where))
+        topic = await client.topic(int(event.where), include_raw=True)  # the label keeps its text
     except ForumError:
         return
     first = next(iter((topic.get("post_stream") or {}).get("posts") or []), None)

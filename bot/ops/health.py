@@ -3,13 +3,18 @@
 Connected is not enough. `/healthz` is 503 (with the reasons in `problems`) when:
 
 - a platform is disconnected, or its credentials were refused (`kind="auth"`) since the
-  last successful poll;
+  last successful poll, or it stopped for good (`stopped()`: a refused key or token; the other
+  platforms go on);
 - `REPLY_FAILURES_UNHEALTHY` replies in a row failed (`kind="reply"`) with none going out
   since (`success(platform, "reply")`);
 - the last successful poll is older than the platform's `stale_after` (a few poll periods:
   the poller is stuck, or every poll fails);
 - `STATE_FAILURES_UNHEALTHY` writes to the state file in a row failed (disk full, read-only
   file): the bot cannot claim a post, so it answers nothing.
+
+`warnings` (shown, not a problem: the rest works) lists the latest items given up on, e.g. a
+post set aside after its retry budget was spent; `retrying` counts the posts waiting for
+their next try.
 
 Adapters call `ok()` after a successful poll or event, `error()` with a kind on a failure,
 `success()` when a reply went out; the Store reports its writes through `state_write()`.
@@ -30,6 +35,8 @@ STATE_FAILURES_UNHEALTHY = 2
 AUTH_KINDS = frozenset({"auth", "forumautherror"})
 # Kinds a successful poll does not clear: they are about sending, not reading.
 _SEND_KINDS = frozenset({"reply"})
+MAX_WARNINGS = 5
+WARNING_SECONDS = 24 * 3600.0  # a warning is shown for a day
 
 
 @dataclass(slots=True)
@@ -41,6 +48,9 @@ class PlatformHealth:
     held_for_approval: int = 0  # replies the platform put in its review queue (Discourse "enqueued")
     stale_after: float | None = None  # seconds without a successful poll that make it unhealthy
     failures: dict[str, int] = field(default_factory=dict)  # kind -> failures in a row
+    warnings: list[tuple[float, str]] = field(default_factory=list)  # (at, one line), newest last
+    retrying: int = 0  # items waiting for their next try
+    stopped: str | None = None  # why the platform stopped for good (the others go on)
 
 
 class Health:
@@ -100,6 +110,24 @@ class Health:
             if disconnected:
                 h.connected = False
 
+    def stopped(self, platform: str, reason: str) -> None:
+        """The platform stopped for good (a refused credential): 503 with the reason until restart."""
+        with self._lock:
+            h = self._platforms.setdefault(platform, PlatformHealth())
+            h.connected, h.stopped = False, reason.splitlines()[0][:300] if reason else "stopped"
+            h.last_error, h.last_error_at = h.stopped, self._clock()
+
+    def warning(self, platform: str, message: str) -> None:
+        """Something was given up on (a post set aside): shown for a day, does not make it 503."""
+        with self._lock:
+            h = self._platforms.setdefault(platform, PlatformHealth())
+            h.warnings = [*h.warnings, (self._clock(), message.splitlines()[0][:300])][-MAX_WARNINGS:]
+
+    def retrying(self, platform: str, count: int) -> None:
+        """How many items of `platform` wait for their next try."""
+        with self._lock:
+            self._platforms.setdefault(platform, PlatformHealth()).retrying = count
+
     def held_for_approval(self, platform: str) -> None:
         """A reply went into the platform's review queue: not an error, but worth seeing."""
         with self._lock:
@@ -115,6 +143,8 @@ class Health:
 
     def _problems(self, name: str, h: PlatformHealth, now: float) -> list[str]:
         out = []
+        if h.stopped is not None:
+            return [f"stopped: {h.stopped}"]  # nothing else about it matters until a restart
         if not h.connected:
             out.append("disconnected")
         if any(h.failures.get(k) for k in AUTH_KINDS):
@@ -142,6 +172,8 @@ class Health:
                     "last_error": h.last_error,
                     "last_error_at": h.last_error_at,
                     "held_for_approval": h.held_for_approval,
+                    "retrying": h.retrying,
+                    "warnings": [m for at, m in h.warnings if now - at <= WARNING_SECONDS],
                     "problems": self._problems(name, h, now),
                 }
                 for name, h in sorted(self._platforms.items())

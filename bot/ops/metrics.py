@@ -40,6 +40,12 @@ PLATFORM_ERRORS = Counter(
     ["platform", "kind"],
     registry=REGISTRY,
 )
+POSTS_SET_ASIDE = Counter(
+    "farmhand_posts_set_aside_total",
+    "Posts set aside unanswered after their retry budget (attempts or age) was spent",
+    ["platform"],
+    registry=REGISTRY,
+)
 PLATFORM_UP = Gauge(
     "farmhand_platform_up",
     "1 while the platform answers, 0 while it is unreachable (also at start-up)",

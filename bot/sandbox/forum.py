@@ -18,7 +18,9 @@ Auth is the `Api-Key` / `Api-Username` header pair; a wrong key or unknown user 
 like Discourse. Test hooks: `inject()` queues 429s (JSON `extras.wait_seconds` or plain
 text with `Retry-After`) and 5xx; `go_down()`/`come_up()` close and reopen the port;
 `hold_posts(seconds)` stores a new post and then stalls the response (to kill a bot between
-"posted" and "recorded"); `send_webhooks_to(url, secret)` delivers signed `post_created`
+"posted" and "recorded"); `slow_posts(seconds, own_timeout=)` stores it only after `seconds`
+(a slow POST that lands after the client's timeout), or never past its own timeout;
+`trickle(method, path)` sends the headers and then one body byte a second; `send_webhooks_to(url, secret)` delivers signed `post_created`
 and `post_edited` webhooks. What a real forum does that a friendly fake would not: post
 types and staff-only whispers, admin/moderator PM views, group inboxes and flags, the
 review queue (`enqueued`), 403s (closed topics, key scopes), edits, late posts and deleted
@@ -33,6 +35,8 @@ import hmac
 import json
 import logging
 import re
+import select
+import socket
 import threading
 import time
 import urllib.request
@@ -48,6 +52,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE = 50
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4  # Discourse's Post.types
 GROUPS = ("moderators", "staff", "admins")  # the automatic groups a PM can be sent to
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)  # Discourse's sanitizer drops these from `cooked`
 
 
 @dataclass(slots=True)
@@ -56,6 +61,7 @@ class Fault:
     wait: float = 1.0
     path: str | None = None  # only requests whose path starts with this
     method: str | None = None
+    topic_id: int | None = None  # only POSTs to this topic (a reply's form field `topic_id`)
 
 
 @dataclass(slots=True)
@@ -95,6 +101,11 @@ class SandboxForum:
         self._next_topic = 10
         self._faults: list[Fault] = []
         self._hold_posts = 0.0
+        self._slow_posts: tuple[float, float] | None = None  # (store after, the forum's own timeout)
+        self._trickle: tuple[str, str, float] | None = None  # (method, path prefix, seconds per byte)
+        self.trickles_open = 0  # trickled responses whose client is still connected
+        self.trickles_max_open = 0
+        self.trickle_lifetimes: list[float] = []  # seconds each trickled connection stayed open
         self._scopes: set[str] | None = None  # None: a Global key; else granular "resource:action"
         self._denied: list[tuple[str, str]] = []  # (method, path prefix) the API key may not use
         self._withheld: set[int] = set()  # post ids stored but not served yet (late arrivals)
@@ -165,14 +176,61 @@ class SandboxForum:
         wait: float = 1.0,
         path: str | None = None,
         method: str | None = None,
+        topic_id: int | None = None,
     ) -> None:
-        """Answer the next `count` matching requests with a 429 ("429json"/"429text") or a 5xx."""
+        """Answer the next `count` matching requests with a 429 ("429json"/"429text") or a 5xx;
+        `topic_id`: only replies posted to that topic (one unpostable topic)."""
         with self._lock:
-            self._faults.extend(Fault(kind, wait, path, method) for _ in range(count))
+            self._faults.extend(Fault(kind, wait, path, method, topic_id) for _ in range(count))
 
     def hold_posts(self, seconds: float) -> None:
         """Store new posts at once but answer POST /posts only after `seconds`."""
         self._hold_posts = seconds
+
+    def slow_posts(self, store_after: float | None, *, own_timeout: float = 30.0) -> None:
+        """Work `store_after` seconds on each POST /posts before storing it and answering (a busy
+        forum), so a client with a shorter timeout gives up first and the post lands later. Past
+        `own_timeout` (the forum's own request timeout: Discourse's app server kills a request
+        after 30 s) the request is dropped at `own_timeout` and nothing is stored. None: off."""
+        self._slow_posts = None if store_after is None else (store_after, own_timeout)
+
+    def trickle(self, method: str | None, path: str = "", *, seconds_per_byte: float = 1.0) -> None:
+        """Answer `method` requests under `path` with 200 and its headers at once, then the body
+        one byte every `seconds_per_byte`, for as long as the client stays (or until turned
+        off with None): the slow-loris of responses. `trickles_open`, `trickles_max_open` and
+        `trickle_lifetimes` say how the client coped."""
+        with self._lock:
+            self._trickle = None if method is None else (method, path, seconds_per_byte)
+
+    def _trickling(self, method: str, path: str) -> float | None:
+        spec = self._trickle
+        if spec is None or spec[0] != method or not path.startswith(spec[1]):
+            return None
+        return spec[2]
+
+    def _serve_trickle(self, conn: Any, wfile: Any, every: float) -> None:
+        """Headers now, then a byte per `every` seconds until the client closes or it is turned off."""
+        started = time.monotonic()
+        with self._lock:
+            self.trickles_open += 1
+            self.trickles_max_open = max(self.trickles_max_open, self.trickles_open)
+        try:
+            wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: " + JSON_TYPE.encode() + b"\r\nContent-Length: 1000000\r\n\r\n"
+            )
+            wfile.flush()
+            while self._trickle is not None:
+                readable, _, _ = select.select([conn], [], [], every)
+                if readable and not conn.recv(1, socket.MSG_PEEK):
+                    break  # the client hung up
+                wfile.write(b" ")
+                wfile.flush()
+        except OSError:
+            pass  # reset by the client
+        finally:
+            with self._lock:
+                self.trickles_open -= 1
+                self.trickle_lifetimes.append(time.monotonic() - started)
 
     def deny(self, method: str, path: str) -> None:
         """Answer 403 `invalid_access` to `method` requests under `path`, as Discourse does for
@@ -328,7 +386,7 @@ class SandboxForum:
             "created_at": now,
             "updated_at": now,
             "version": 1,
-            "cooked": f"<p>{raw}</p>",
+            "cooked": _cook(raw),
             "raw": raw,
             "post_number": len(topic.post_ids) + 1,
             "post_type": post_type,
@@ -371,7 +429,7 @@ class SandboxForum:
         `post_edited` webhook (same payload shape as `post_created`). The id does not change."""
         with self._lock:
             post = self._posts[post_id]
-            post.update(raw=raw, cooked=f"<p>{raw}</p>", version=post["version"] + 1, updated_at=_now_iso())
+            post.update(raw=raw, cooked=_cook(raw), version=post["version"] + 1, updated_at=_now_iso())
             if self._webhook is not None:
                 url, secret = self._webhook
                 args = (url, secret, dict(post), "post_edited")
@@ -433,10 +491,18 @@ class SandboxForum:
 
     # -- request handling (called from server threads) ------------------------------------
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
+        topic: int | None = None
+        if method == "POST" and any(f.topic_id is not None for f in list(self._faults)):
+            value = (parse_qs(body.decode("utf-8", "replace")).get("topic_id") or [""])[0]
+            topic = int(value) if value.isdigit() else None
         with self._lock:
             for i, f in enumerate(self._faults):
-                if (f.path is None or path.startswith(f.path)) and (f.method is None or f.method == method):
+                if (
+                    (f.path is None or path.startswith(f.path))
+                    and (f.method is None or f.method == method)
+                    and (f.topic_id is None or f.topic_id == topic)
+                ):
                     return self._faults.pop(i)
         return None
 
@@ -492,7 +558,7 @@ class SandboxForum:
         """Route one request; returns (status, headers, body)."""
         parts = urlsplit(raw_path)
         path, query = parts.path, parse_qs(parts.query)
-        fault = self._take_fault(method, path)
+        fault = self._take_fault(method, path, body)
         if fault is not None:
             return _fault_response(fault)
         user = self._auth(headers)
@@ -511,6 +577,12 @@ class SandboxForum:
             method == m and path.startswith(p) for m, p in list(self._denied)
         ):
             return _forbidden()
+        slow = self._slow_posts
+        if slow is not None and method == "POST" and path in ("/posts", "/posts.json"):
+            store_after, own_timeout = slow
+            time.sleep(min(store_after, own_timeout))
+            if store_after > own_timeout:
+                return 503, {"Content-Type": "text/html"}, b"<html><body>Request timed out</body></html>"
         with self._lock:
             if method == "GET":
                 return self._get(path, query, user)
@@ -584,7 +656,7 @@ class SandboxForum:
                     "archived": topic.archived,
                     "details": self._details(topic),
                     "posts_count": len(posts),
-                    "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]},
+                    "post_stream": {"posts": _topic_posts(posts[:20], query), "stream": [p["id"] for p in posts]},
                 },
             )
         if m := re.fullmatch(r"/t/(\d+)/posts\.json", path):
@@ -597,7 +669,8 @@ class SandboxForum:
                 for i in topic.post_ids
                 if (not wanted or i in wanted) and self._post_visible(self._posts[i], user)
             ]
-            return _json(200, {"id": topic.id, "post_stream": {"posts": [self._posts[i] for i in ids]}})
+            served = _topic_posts([self._posts[i] for i in ids], query)
+            return _json(200, {"id": topic.id, "post_stream": {"posts": served}})
         return _not_found()
 
     def _enqueue(self, topic: _Topic, user: dict[str, Any], raw: str, reply_to: int | None) -> dict[str, Any]:
@@ -673,6 +746,20 @@ class SandboxForum:
         )
 
 
+def _cook(raw: str) -> str:
+    """A stand-in for Discourse's cooking: HTML comments never reach `cooked` (its sanitizer
+    drops them), so a marker in a comment lives in `raw` only."""
+    return f"<p>{HTML_COMMENT.sub('', raw).strip()}</p>"
+
+
+def _topic_posts(posts: list[dict[str, Any]], query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Posts as `/t/...` serves them: `raw` only with `include_raw` (Discourse's PostSerializer
+    adds it only then), `cooked` always."""
+    if (query.get("include_raw") or [""])[0] in ("true", "1"):
+        return posts
+    return [{k: v for k, v in p.items() if k != "raw"} for p in posts]
+
+
 def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": JSON_TYPE}, json.dumps(payload).encode()
 
@@ -719,6 +806,11 @@ def _make_handler(forum: SandboxForum) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            every = forum._trickling(self.command, urlsplit(self.path).path)
+            if every is not None:
+                self.close_connection = True
+                forum._serve_trickle(self.connection, self.wfile, every)
+                return
             try:
                 status, headers, out = forum.handle(self.command, self.path, self.headers, body)
             except Exception:  # the sandbox must answer, not drop the connection
@@ -726,12 +818,15 @@ def _make_handler(forum: SandboxForum) -> type[BaseHTTPRequestHandler]:
                 status, headers, out = _json(500, {"errors": ["sandbox error"]})
             with forum._lock:
                 forum.requests.append((self.command, urlsplit(self.path).path, status))
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
+            try:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (its timeout): nothing to tell it
 
         do_GET = _serve
         do_POST = _serve

@@ -18,7 +18,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from bot.sandbox.forum import SandboxForum
+from bot.sandbox.forum import HTML_COMMENT, SandboxForum
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,10 @@ pre { background: #f4f4f4; padding: .5rem; overflow-x: auto; font-size: .85rem; 
 def render_markdown(raw: str) -> str:
     """A post's Markdown as HTML, as Discourse shows it (a newline is a line break).
 
-    Raw HTML in the post is escaped and `javascript:` links are not made links.
+    Raw HTML in the post is escaped and `javascript:` links are not made links; HTML comments
+    (the bot's reply marker) are dropped, as Discourse drops them from `cooked`.
     """
-    return MarkdownIt("commonmark", {"html": False, "breaks": True}).render(raw)
+    return MarkdownIt("commonmark", {"html": False, "breaks": True}).render(HTML_COMMENT.sub("", raw))
 
 
 def render_page(forum: SandboxForum, *, bot_username: str = "farmhand") -> str:

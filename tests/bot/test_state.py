@@ -252,3 +252,28 @@ def test_pending_claims_survive_reopen(tmp_path):
         assert s.pending_claims("discord", since=0) == []
     finally:
         s.close()
+
+
+def test_a_schema_3_state_gains_retry_budgets_and_keeps_its_claims(tmp_path):
+    """Schema 4 adds the retries table (a post's retry budget, kept across restarts)."""
+    path = tmp_path / "state.sqlite3"
+    s = Store(path)
+    s.claim("discourse", "post:7", where="3")
+    s._db.execute("DROP TABLE retries")
+    s._db.execute("PRAGMA user_version = 3")  # as farmhand left it before schema 4
+    s.close()
+    s = Store(path)
+    assert s.schema_version == SCHEMA_VERSION == 4
+    assert s.claim_state("discourse", "post:7") == "claimed" and s.claimed_at("discourse", "post:7")
+    assert s.retry_get("discourse", "post:7") is None
+    s.retry_failed("discourse", "post:7", attempts=1, first_at=100.0, next_at=160.0, error="500", sent_at=99.0)
+    s.retry_failed("discourse", "post:7", attempts=2, first_at=100.0, next_at=220.0, error="500\nmore")
+    retry = s.retry_get("discourse", "post:7")
+    assert (retry.attempts, retry.first_at, retry.next_at, retry.sent_at) == (2, 100.0, 220.0, None)
+    assert retry.last_error == "500" and retry.set_aside_at is None
+    assert s.retrying_count("discourse") == 1
+    s.retry_failed("discourse", "post:7", attempts=3, first_at=100.0, next_at=0.0, error="500", set_aside=True)
+    assert s.retry_get("discourse", "post:7").set_aside_at is not None and s.retrying_count("discourse") == 0
+    s.retry_clear("discourse", "post:7")
+    assert s.retry_get("discourse", "post:7") is None
+    s.close()

@@ -168,6 +168,8 @@ class FakeDiscord:
         self.port = 0
         self.interaction_deadline = INTERACTION_DEADLINE
         self.refused: list[tuple[Write, int]] = []  # what Discord would refuse, with its error code
+        self.trickle_messages = False  # POST .../messages: headers, then a byte every 50 ms
+        self.trickle_lifetimes: list[float] = []  # seconds each trickled answer's client stayed
         self.interactions: dict[str, dict[str, Any]] = {}  # by id: token, dispatched, acked kind
         self.followups_edited_loading: list[str] = []
         self.bot_user = user_payload(BOT_ID, "farmhand", bot=True)
@@ -583,6 +585,8 @@ class FakeDiscord:
             else:
                 raw = await request.read()
                 body = json.loads(raw) if raw else None
+        if self.trickle_messages and request.method == "POST" and path.endswith("/messages"):
+            return await self._trickle(request)
         if request.method != "GET":
             write = Write(request.method, path, body, dict(request.query))
             refusal = self._refusal(request.method, path, body)
@@ -596,6 +600,22 @@ class FakeDiscord:
             async with self._changed:
                 self._changed.notify_all()
         return self._route(request.method, path, body, dict(request.query))
+
+    async def _trickle(self, request: web.Request) -> web.StreamResponse:
+        """A slow-loris answer: 200 and its headers at once, then one byte every 50 ms for as
+        long as the client stays (or until `trickle_messages` is turned off)."""
+        started = asyncio.get_running_loop().time()
+        response = web.StreamResponse(headers={"Content-Type": "application/json", "Content-Length": "1000000"})
+        try:
+            await response.prepare(request)
+            while self.trickle_messages and request.transport is not None and not request.transport.is_closing():
+                await response.write(b" ")
+                await asyncio.sleep(0.05)
+        except (ConnectionError, RuntimeError):
+            pass  # the client hung up
+        finally:
+            self.trickle_lifetimes.append(asyncio.get_running_loop().time() - started)
+        return response
 
     # -- what Discord refuses --------------------------------------------------------------
 

@@ -58,6 +58,17 @@ def make_adapter(forum, tmp_path):
         s.close()
 
 
+def age_state(store: Store, seconds: float) -> None:
+    """Make the claims and retry times in `store` `seconds` older: time passing (or a restart
+    long after the last run), without sleeping through it."""
+    db = store._db
+    db.execute("UPDATE claims SET claimed_at = claimed_at - ?", (seconds,))
+    db.execute(
+        "UPDATE retries SET first_at = first_at - ?, next_at = next_at - ?, sent_at = sent_at - ?",
+        (seconds, seconds, seconds),
+    )
+
+
 def bot_replies(forum: SandboxForum, topic_id: int | None = None) -> list[dict]:
     return forum.posts(topic_id=topic_id, username="farmhand")
 

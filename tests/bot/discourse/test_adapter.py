@@ -16,6 +16,7 @@ from tests.bot.discourse.conftest import (
     LOOKALIKE_TITLE,
     ON_TOPIC,
     ON_TOPIC_TITLE,
+    age_state,
     bot_replies,
 )
 
@@ -191,6 +192,10 @@ async def test_server_error_on_reply_retries_without_double_post(forum, make_ada
     assert await adapter.poll_once() is False  # not handled: the cursor stays before it
     assert int(adapter.store.get_cursor("discourse:posts")) < t["id"]
     assert adapter.store.claim_state("discourse", f"post:{t['id']}") == "claimed"
+    # A 502 is a proxy's answer: the forum may still store the reply, so the topic is looked at
+    # again only after the forum's own request timeout (plus ours) has passed.
+    assert await adapter.poll_once() is False
+    age_state(adapter.store, adapter.cfg.forum_request_timeout + adapter.cfg.request_timeout + 1)
     assert await adapter.poll_once() is True
     assert await adapter.poll_once() is True
     assert len(bot_replies(forum, t["topic_id"])) == 1
@@ -202,6 +207,7 @@ async def test_claimed_but_unrecorded_reply_is_found_not_reposted(forum, make_ad
     await adapter.start()
     t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
     adapter.store.claim("discourse", f"post:{t['id']}", where=str(t["topic_id"]))
+    age_state(adapter.store, 100)  # claimed by the run before the restart
     earlier = forum.reply("farmhand", t["topic_id"], "an earlier answer", reply_to_post_number=1)
     assert await adapter.poll_once()
     assert [r["id"] for r in bot_replies(forum, t["topic_id"])] == [earlier["id"]]
@@ -214,6 +220,7 @@ async def test_claimed_but_never_posted_is_posted_once(forum, make_adapter):
     await adapter.start()
     t = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
     adapter.store.claim("discourse", f"post:{t['id']}", where=str(t["topic_id"]))
+    age_state(adapter.store, 100)  # claimed by the run before the restart
     assert await adapter.poll_once()
     assert len(bot_replies(forum, t["topic_id"])) == 1
     assert any(p.startswith(f"/t/{t['topic_id']}") for _m, p, _s in forum.requests)

@@ -21,7 +21,7 @@ from tests.bot.discourse.conftest import ON_TOPIC, ON_TOPIC_TITLE, bot_replies
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _config(tmp_path: Path, url: str) -> Path:
+def _config(tmp_path: Path, url: str, *, request_timeout: float = 10) -> Path:
     cfg = tmp_path / "farmhand.yaml"
     cfg.write_text(
         f"state_path: {tmp_path / 'state' / 'state.sqlite3'}\n"
@@ -30,7 +30,9 @@ def _config(tmp_path: Path, url: str) -> Path:
         f"  url: {url}\n"
         "  api_username: farmhand\n"
         "  poll_seconds: 0.1\n"
-        "  request_timeout: 10\n"
+        f"  request_timeout: {request_timeout}\n"
+        # the sandbox never works on a request after answering it
+        "  forum_request_timeout: 0\n"
     )
     return cfg
 
@@ -80,12 +82,13 @@ def _stop(proc: subprocess.Popen) -> tuple[int, str]:
 
 
 def test_kill_9_between_posted_and_recorded_then_restart_posts_once(forum, tmp_path):
-    cfg = _config(tmp_path, forum.url)
+    # The restart looks in the topic request_timeout (+ the forum's own, 0 here) after the claim.
+    cfg = _config(tmp_path, forum.url, request_timeout=2)
     state = tmp_path / "state" / "state.sqlite3"
     proc = _start(cfg, forum.api_key)
     try:
         assert _wait(lambda: _polls(forum) >= 3), "the bot did not start polling"
-        forum.hold_posts(5.0)  # the reply is stored, the bot waits for the answer...
+        forum.hold_posts(1.5)  # the reply is stored, the bot waits for the answer...
         topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
         assert _wait(lambda: len(bot_replies(forum, topic["topic_id"])) == 1, 15)
         proc.kill()  # ...and dies before it can record it
@@ -226,13 +229,13 @@ def test_shadow_mode_process_posts_nothing(forum, tmp_path, mode):
 
 def test_kill_9_after_the_reply_was_enqueued_then_restart_does_not_enqueue_again(forum, tmp_path):
     """The forum queued the reply for approval and the bot died before recording it."""
-    cfg = _config(tmp_path, forum.url)
+    cfg = _config(tmp_path, forum.url, request_timeout=2)  # the restart re-checks 2 s after the claim
     state = tmp_path / "state" / "state.sqlite3"
     forum.require_approval("farmhand")
     proc = _start(cfg, forum.api_key)
     try:
         assert _wait(lambda: _polls(forum) >= 3), "the bot did not start polling"
-        forum.hold_posts(5.0)
+        forum.hold_posts(1.5)
         topic = forum.create_topic("alice", ON_TOPIC_TITLE, ON_TOPIC)
         assert _wait(lambda: len(forum.pending()) == 1, 15)
         proc.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import SandboxForum
+from tests.bot.discourse.conftest import make_adapter  # noqa: F401 (a fixture: an adapter on `forum`)
 
 ROOT = Path(__file__).resolve().parents[3]
 ON_TOPIC_TITLE = "Can I farm ThreeFold in a Proxmox VM?"
