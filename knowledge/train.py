@@ -64,6 +64,7 @@ TARGET_PRECISION = 0.97  # the auto-reply threshold: out-of-fold precision at le
 BAND_RECALL = 0.95  # the band starts where this share of the on-topic posts is above it
 MIN_THRESHOLD, MAX_THRESHOLD = 0.5, 0.95
 ROUND = 4  # decimals of the shipped weights
+ENTRY_ROUND = 3  # the entry chooser only ranks entries: three decimals keep the file small
 PRUNE = 2e-3  # weights smaller than this are left out of the file (they move no decision)
 
 
@@ -413,7 +414,7 @@ def fit(
     ebias = [round(float(est.intercept_[0]), ROUND) for est in chooser.estimators_]
     entry_w = {}
     for j, f in enumerate(e_vocab):
-        col = [round(float(v), ROUND) for v in coef[:, j]]
+        col = [round(float(v), ENTRY_ROUND) for v in coef[:, j]]
         if max(abs(v) for v in col) >= PRUNE:
             entry_w[f] = col
     return {
