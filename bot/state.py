@@ -691,6 +691,8 @@ class Store:
                 "(SELECT id FROM decisions WHERE at < ? ORDER BY at, id LIMIT ?)",
                 (cutoff, batch),
             ).rowcount
+            # A post set aside long ago is behind every cursor: its retry budget need not stay.
+            self._db.execute("DELETE FROM retries WHERE set_aside_at IS NOT NULL AND set_aside_at < ?", (cutoff,))
         return Pruned(
             removed=removed, held_back=due - removed, total=total, clock_ahead_seconds=ahead, spared=spared
         )

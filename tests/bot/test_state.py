@@ -277,3 +277,17 @@ def test_a_schema_3_state_gains_retry_budgets_and_keeps_its_claims(tmp_path):
     s.retry_clear("discourse", "post:7")
     assert s.retry_get("discourse", "post:7") is None
     s.close()
+
+
+def test_pruning_drops_the_retry_budgets_of_posts_set_aside_before_the_retention(tmp_path):
+    s = Store(tmp_path / "state.sqlite3")
+    try:
+        s.retry_failed("discourse", "post:1", attempts=8, first_at=1.0, next_at=2.0, error="500", set_aside=True)
+        s.retry_failed("discourse", "post:2", attempts=1, first_at=1.0, next_at=2.0, error="500")
+        s._db.execute("UPDATE retries SET set_aside_at = 1000.0 WHERE key = 'post:1'")
+        s.prune_decisions(timedelta(days=30), now=datetime.fromtimestamp(1000.0 + 31 * 86400, UTC))
+        assert s.retry_get("discourse", "post:1") is None
+        # one still being retried keeps its budget, whatever its age
+        assert s.retry_get("discourse", "post:2") is not None
+    finally:
+        s.close()
