@@ -31,6 +31,7 @@ _COLUMNS = {
 # A header names a maker column; found by its word (a scan in C), then read as its whole line.
 _TABLE_WORD = re.compile(r"(?i)\b(?:manufacturer|hardware_vendor|sys_vendor|vendor)\b")
 _TABLE_HEADER_MAX = 400  # a column header is a short line
+_TABLE_HINTS = ("anufacturer", "ANUFACTURER", "endor", "ENDOR")  # every _TABLE_WORD holds one
 
 
 def _header_lines(text: str) -> Iterator[tuple[int, int]]:
@@ -156,7 +157,8 @@ def _hwids_facts(text: str) -> list[Fact]:
 
 def facts(text: str) -> list[Fact]:
     """Facts whose shape alone says what they are, anywhere in the normalised paste."""
-    out = _table_facts(text)
+    # (plain substring tests run in C; the case-insensitive header search only when one hits)
+    out = _table_facts(text) if any(w in text for w in _TABLE_HINTS) else []
     if "Computer Information" in text:
         out += _hwids_facts(text)
     if '"type"' in text:
