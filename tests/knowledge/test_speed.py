@@ -86,6 +86,8 @@ def plain_cue_names(norm: str) -> list[str]:
         out += [f"x|combo:{n}" for n in combo.names] + [f"x|subject:{n}" for n in subject.names]
         if not look:
             out.append("x|virt&farm&!lookalike")
+        if features.near(flat, hits[0].names, hits[1].names):
+            out.append(features.NEAR)
     if flagged and not virt:
         out.append("x|flagged&!virt")
     return out
@@ -105,7 +107,11 @@ def plain_score(model: scorer.Model, text: str) -> tuple[float, str | None, floa
     named = plain_signal_names(norm) + plain_cue_names(norm)
     for f in named:
         counted[f] = features.SIGNAL_WEIGHT
+    near = counted.pop(features.NEAR, None)  # the one feature not divided by sqrt(words)
     z = model.gate_bias + scale * sum(model.gate_w.get(f, 0.0) * v for f, v in counted.items())
+    if near is not None:
+        z += model.gate_w.get(features.NEAR, 0.0) * near
+        counted[features.NEAR] = near / scale  # for the entry sum below, which scales by `scale`
     a, b = model.calibration
     p = scorer._sigmoid(a * z + b)
     scores = list(model.entry_bias)
@@ -123,7 +129,7 @@ def plain_score(model: scorer.Model, text: str) -> tuple[float, str | None, floa
             contrib["w|" + w] = g * ws.count(w) * scale
     for f in features.bigrams(ws) + named:
         if f in model.gate_w:
-            contrib[f] = contrib.get(f, 0.0) + model.gate_w[f] * scale
+            contrib[f] = contrib.get(f, 0.0) + model.gate_w[f] * (1.0 if f == features.NEAR else scale)
     top = tuple(sorted(contrib.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[: scorer.TOP_FEATURES])
     return p, model.entry_ids[best], share, top
 
