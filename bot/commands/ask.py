@@ -122,6 +122,7 @@ _CONJUNCTION = {
     "virt&farm": "virtualisation and farming named together",
     "virt&farm&!lookalike": "virtualisation and farming, and no look-alike topic",
     "flagged&!virt": "a flagged node, without a virtualisation word",
+    "near:virt&farm": "virtualisation and farming in the same clause",
 }
 _FEATURE = re.compile(r"^feature (\w+) (.+) ([+-]\d+\.\d+)$")
 _KINDS = {"word": "w", "words": "b", "signal": "s", "cue": "k", "cues": "x"}

@@ -292,3 +292,15 @@ def test_broken_kb_stops_start_up(monkeypatch, capsys):
         assert "broken.yaml:17: broken YAML" in capsys.readouterr().err
     finally:
         knowledge.default_kb.cache_clear()
+
+
+def test_ask_says_every_conjunction_of_the_model_in_words(capsys):
+    from bot.commands.ask import _CONJUNCTION
+
+    model = default_model()
+    conjunctions = {f[2:] for f in model.gate_w if f.startswith("x|")}
+    named = {c for c in conjunctions if not c.startswith(("combo:", "subject:"))}
+    assert named <= set(_CONJUNCTION), named - set(_CONJUNCTION)
+    assert main(["ask", "can I run a 3node in proxmox and still get rewards"]) == 0
+    out = capsys.readouterr().out
+    assert "same clause" in out and "near:" not in out
