@@ -77,6 +77,16 @@ def polls(forum: SandboxForum) -> int:
     return sum(1 for m, p, _s in list(forum.requests) if m == "GET" and p == "/posts.json")
 
 
+def exit_of(proc: subprocess.Popen, timeout: float = 30) -> tuple[int, str]:
+    """Wait for a process that should end by itself; its exit code and stderr (killed if not)."""
+    try:
+        _out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
 def stop(proc: subprocess.Popen) -> tuple[int, str]:
     """SIGTERM (if still running) and collect the exit code and stderr."""
     if proc.poll() is None:

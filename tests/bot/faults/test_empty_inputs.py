@@ -9,16 +9,15 @@ import pytest
 
 from bot.state import StateError, Store
 from detector import InputRefused, decode
-from tests.bot.faults.conftest import ROOT, start, write_config
+from tests.bot.faults.conftest import ROOT, exit_of, start, write_config
 
 
 def test_run_refuses_a_zero_byte_state_file_and_leaves_it_alone(forum, tmp_path):
     state = tmp_path / "state" / "state.sqlite3"
     state.parent.mkdir()
     state.write_bytes(b"")
-    proc = start(write_config(tmp_path, forum.url), forum.api_key)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1, err
+    code, err = exit_of(start(write_config(tmp_path, forum.url), forum.api_key))
+    assert code == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "empty (0 bytes)" in lines[0], err
     assert state.stat().st_size == 0  # not silently turned into a fresh state that forgot opt-outs

@@ -18,6 +18,7 @@ from tests.bot.faults.conftest import (
     ON_TOPIC,
     ON_TOPIC_TITLE,
     ROOT,
+    exit_of,
     polls,
     start,
     stop,
@@ -104,13 +105,8 @@ def test_a_state_that_cannot_be_written_stops_the_start(forum, tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = start(write_config(tmp_path, forum.url), forum.api_key, preexec=disk_full)
-    try:
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, err
+    code, err = exit_of(start(write_config(tmp_path, forum.url), forum.api_key, preexec=disk_full))
+    assert code == 1, err
     lines = err.strip().splitlines()
     assert lines[-1].startswith("error: ") and "cannot be written" in lines[-1], err
     assert "Traceback" not in err

@@ -16,7 +16,7 @@ import pytest
 from bot.config import Config, DiscordConfig, DiscourseConfig
 from bot.service import StartupError, run_service
 from tests.bot.discord.fake_discord import MOD_ROLE_ID, TOKEN, WATCHED_ID, running_fake, user_payload
-from tests.bot.faults.conftest import ON_TOPIC, ON_TOPIC_TITLE, start, stop, wait_for, write_config
+from tests.bot.faults.conftest import ON_TOPIC, ON_TOPIC_TITLE, exit_of, start, stop, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(60)
 ALICE = user_payload(700_000_000_000_000_001, "alice")
@@ -175,12 +175,8 @@ def test_farmhand_run_keeps_discord_when_the_forum_refuses_its_key(forum, tmp_pa
 def test_farmhand_run_exits_when_every_credential_is_refused(forum, tmp_path):
     with _fake_discord_on_a_thread() as (fake, _loop):
         proc = start(_process_config(tmp_path, forum, fake), "revoked-key", env_over={"FARMHAND_DISCORD_TOKEN": "wrong"})
-        try:
-            _out, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 1, err
+        code, err = exit_of(proc)
+    assert code == 1, err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "refused the API key" in lines[0] and "FARMHAND_DISCORD_TOKEN" in lines[0], err
     assert "Traceback" not in err
