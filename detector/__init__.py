@@ -255,8 +255,8 @@ def _analyze(text: str) -> Verdict:
             tools_seen.add(sec.tool)
     # The segment-free sweep: every line, whatever section it landed in (detector/sweep.py).
     swept = sweep.merge(facts, sweep.facts(norm), owned_spans)
-    # The kernel's DMI summary line, fastfetch's JSON and fwupd's tree root belong to no
-    # tool's section: read them wherever they landed.
+    # The kernel's DMI summary line and the shapes that name themselves (detector/shapes.py)
+    # belong to no tool's section: read them wherever they landed.
     taken = {f.line for f in facts}
     swept += [f for f in rules.dmi_line_facts(norm, 1) + shapes.facts(norm) if f.line not in taken]
     for f in swept:

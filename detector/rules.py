@@ -300,7 +300,7 @@ def scan_lines(
         )
     if not live_at_start:
         return []
-    used = spent or {}
+    used = spent if spent is not None else {}
     # Signatures anchored at the line start are found by one combined regex in C (a line that
     # matches none costs no Python); the others by their needles. Merged in line, then file order.
     anchored = frozenset(i for i in live_at_start if table.sigs[i].match_src.startswith("^"))

@@ -52,11 +52,17 @@ def _canon(key: str) -> str:
 
 
 @functools.cache
-def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
+def _rows() -> tuple[dict, ...]:
+    """sweep.yaml's rows, read once."""
     text = resources.files("detector").joinpath("sweep.yaml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
+
+
+@functools.cache
+def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
     table: dict[str, _Key] = {}
-    for row in yaml.load(text, Loader=loader):  # noqa: S506 - a safe loader
+    for row in _rows():
         k = _Key(row["fact"], frozenset(row.get("owned_by", ())))
         for name in row["keys"]:
             table[_canon(str(name))] = k
@@ -169,10 +175,7 @@ def facts(text: str) -> list[Fact]:
 @functools.cache
 def system_makers() -> dict[str, frozenset[str]]:
     """fact -> the hardware vendors its value may stand for (rows with `system_makers`)."""
-    text = resources.files("detector").joinpath("sweep.yaml").read_text(encoding="utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    rows = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    return {r["fact"]: frozenset(r["system_makers"]) for r in rows if "system_makers" in r}
+    return {r["fact"]: frozenset(r["system_makers"]) for r in _rows() if "system_makers" in r}
 
 
 @functools.cache
