@@ -50,6 +50,7 @@ FIXTURE_GLOBS = ("tests/fixtures/questions*/*.jsonl",)
 GOLDEN = "tests/fixtures/questions/golden.yaml"
 MIN_DF = 2  # a word or bigram seen in one post only says nothing about the next one
 MIN_DF_CHARS = 3
+ENTRY_MIN_DF = 3
 # Leave-one-writer-out figures (model card) for writers with at least this many posts.
 LOWO_MIN = 300
 # The gate sees character grams at this scale. A smaller value is a stronger L2 penalty on them
@@ -57,7 +58,8 @@ LOWO_MIN = 300
 # writer out the gate recalls more of a new writer's posts when they count less than words.
 # At export the weights are multiplied back, so the scorer reads plain features.
 CHAR_SCALE = 0.35
-GATE_C = 4.0
+GATE_C = 16.0
+NB_ALPHA = 1.0  # add-one smoothing of the naive-Bayes ratios (`Gate`)
 ENTRY_C = 4.0
 FOLDS = 5
 TARGET_PRECISION = 0.97  # the auto-reply threshold: out-of-fold precision at least this (the issue's target)
@@ -208,7 +210,7 @@ def _scale_chars(row: dict[str, float]) -> dict[str, float]:
     return {f: (v * CHAR_SCALE if f[:2] == "c|" else v) for f, v in row.items()}
 
 
-def _vocabulary(rows: Iterable[dict[str, float]], *, chars: bool = True) -> dict[str, int]:
+def _vocabulary(rows: Iterable[dict[str, float]], *, chars: bool = True, min_df: int = MIN_DF) -> dict[str, int]:
     df: Counter[str] = Counter()
     for row in rows:
         df.update(row.keys())
@@ -217,15 +219,54 @@ def _vocabulary(rows: Iterable[dict[str, float]], *, chars: bool = True) -> dict
         for f, n in df.items()
         if f[:2] in ("s|", "k|", "x|")
         or (f[:2] == "c|" and chars and n >= MIN_DF_CHARS)
-        or (f[:2] in ("w|", "b|") and n >= MIN_DF)
+        or (f[:2] in ("w|", "b|") and n >= min_df)
     )
     return {f: i for i, f in enumerate(names)}
 
 
-def _gate(c: float | None = None):
-    from sklearn.linear_model import LogisticRegression
+class Gate:
+    """The gate: the mean of two logistic regressions over the same features, each scaled to
+    unit spread of its training scores, which is again one linear model (`coef_`, `intercept_`).
 
-    return LogisticRegression(C=GATE_C if c is None else c, solver="liblinear", max_iter=1000, tol=1e-6)
+    - plain: the features as they are;
+    - NB-weighted (Wang & Manning's NBSVM, 2012): each feature multiplied by its naive-Bayes
+      log-count ratio r = log(share among on-topic posts / share among the others), so a word
+      that only one side uses starts with a head start the regulariser does not erase.
+    The plain model ranks a new writer's posts by what the words mean together, the NB model by
+    which side each word is on; averaged they recall more of a writer neither trained on, at the
+    same precision (leave-one-writer-out), than either alone.
+    """
+
+    def __init__(self, c: float = GATE_C) -> None:
+        self.c = c
+
+    def fit(self, x, y) -> Gate:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        def lr():
+            return LogisticRegression(C=self.c, solver="liblinear", max_iter=1000, tol=1e-6)
+
+        seen = (x > 0).astype(float)
+        pos = NB_ALPHA + np.asarray(seen[y == 1].sum(axis=0)).ravel()
+        neg = NB_ALPHA + np.asarray(seen[y == 0].sum(axis=0)).ravel()
+        ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+        plain = lr().fit(x, y)
+        nb = lr().fit(x.multiply(ratio).tocsr(), y)
+        w_plain = plain.coef_[0]
+        w_nb = nb.coef_[0] * ratio
+        sa = float(np.std(x @ w_plain + plain.intercept_[0])) or 1.0
+        sb = float(np.std(x @ w_nb + nb.intercept_[0])) or 1.0
+        self.coef_ = ((0.5 / sa) * w_plain + (0.5 / sb) * w_nb).reshape(1, -1)
+        self.intercept_ = np.array([0.5 * plain.intercept_[0] / sa + 0.5 * nb.intercept_[0] / sb])
+        return self
+
+    def decision_function(self, x):
+        return x @ self.coef_[0] + self.intercept_[0]
+
+
+def _gate(c: float | None = None) -> Gate:
+    return Gate(GATE_C if c is None else c)
 
 
 def _entry_model(c: float | None = None):
@@ -384,7 +425,8 @@ def fit(
     kb_ids = sorted({ex.entry for ex in examples if ex.file == "kb"})
     e_idx = [i for i in e_idx if examples[i].entry in kb_ids]
     e_rows = [rows[i] for i in e_idx]
-    e_vocab = _vocabulary(e_rows, chars=False)  # the entry is named by words; keeps the file small
+    # the entry is named by words, and by words more than two posts share: keeps the file small
+    e_vocab = _vocabulary(e_rows, chars=False, min_df=ENTRY_MIN_DF)
     ex_m = _matrix(e_rows, e_vocab)
     e_y = np.asarray([kb_ids.index(examples[i].entry) for i in e_idx])
     step("fitting the entry chooser")
