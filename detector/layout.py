@@ -2,7 +2,8 @@
 
 Real pastes arrive quoted (`> `, `>> ` in Markdown and e-mail), inside journald or syslog
 lines (`Mon DD hh:mm:ss host unit[pid]: `, `journalctl -o short-iso`), or behind
-docker-compose's `service_1  | ` or a CI log's `2021-06-29 09:59:08.929 | `. Every parser and marker would have to know each of those;
+docker-compose's `service_1  | `, a CI log's `2021-06-29 09:59:08.929 | ` or VBox.log's
+`00:00:01.524546 `. Every parser and marker would have to know each of those;
 instead they are removed here, once, before anything else reads the paste. Each pass is one
 C-level `re.sub` and never adds or removes a newline, so evidence still quotes the user's
 own line numbers.
@@ -34,6 +35,9 @@ _UNIT_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@
 _COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\|[ \t]?")
 # CI and agent logs: `2021-06-29 09:59:08.929 |  <line>` (a timestamp, then a bar).
 _STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
+# VBox.log: `00:00:01.524546 DMI Product Name: VirtualBox` (time since start, microseconds). Its
+# head describes the machine VirtualBox runs on, in `KEY: value` lines the sweep reads.
+_VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
 
 
 def strip_prefixes(text: str) -> str:
@@ -46,4 +50,6 @@ def strip_prefixes(text: str) -> str:
     if "|" in text:
         text = _COMPOSE_PREFIX.sub("", text)
         text = _STAMP_BAR_PREFIX.sub("", text)
+    if "VirtualBox" in text:
+        text = _VBOX_LOG_PREFIX.sub("", text)
     return text

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -253,11 +253,28 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
                 and not (sig.veto is not None and sig.veto.search(fact.value))
             )
         for sig in sigs:
+            if sig.vendor == MATCHED_VENDOR:
+                sig = _vendor_from_match(sig, fact.value)
             if counts.get(sig.id, 0) >= _MAX_HITS_PER_SIGNAL:
                 continue
             counts[sig.id] = counts.get(sig.id, 0) + 1
             hits.append(Hit(sig, source_of.get(i, "paste"), fact.line, fact.text))
     return hits
+
+
+# `vendor: "@match"` in signatures.yaml: the vendor is the first word of what the regex matched
+# (a maker outside the named ones: `BIOSTAR Group` -> biostar, `Sun Microsystems` -> sun).
+# Firmware makers fill the system maker field of white-box boards: a hint of real hardware, no vendor.
+MATCHED_VENDOR = "@match"
+_FIRMWARE_MAKERS = frozenset({"insyde", "ami", "american", "phoenix", "award", "coreboot", "byosoft"})
+
+
+@functools.lru_cache(maxsize=256)
+def _vendor_from_match(sig: Signature, value: str) -> Signature:
+    m = sig.pattern.search(value)
+    word = re.match(r"[a-z0-9]{2,30}", m.group(0).strip().lower()) if m else None
+    vendor = word.group(0) if word else "other"
+    return replace(sig, vendor=None if vendor in _FIRMWARE_MAKERS else vendor)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -249,6 +249,15 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         ):
             # QEMU is the device model; a KVM signal says it is hardware-accelerated.
             hypervisor = "kvm"
+        elif (
+            kind == "virtual"
+            and hypervisor in (None, "qemu", "hyperv")
+            and any(h.sig.hypervisor == "hyperv" for h in active if h.sig.points_to == "virtual")
+            and any(h.sig.hypervisor in ("qemu", "kvm") and h.sig.weight >= GUEST_CONCLUSIVE for h in active)
+        ):
+            # Hyper-V never shows QEMU's or KVM's DMI: a "Microsoft Hv" CPUID next to them is
+            # KVM's Hyper-V enlightenments (hv-* flags) for a Windows-friendly guest.
+            hypervisor = "kvm"
     elif kind == "bare-metal":
         vendor = _pick(active, "bare-metal", "vendor")
         provider = _pick(active, "bare-metal", "provider")
