@@ -203,3 +203,90 @@ def _first(seq: list, k) -> set[str] | None:
             continue  # optional: the next item can start the match too
         return None
     return None  # the pattern can match the empty string
+
+
+# ---------------------------------------------------------------- line-start prefixes
+
+# Most alternatives a prefix set may hold, and the length past which a prefix is not grown.
+_MAX_PREFIXES = 64
+_PREFIX_LEN = 12
+# Every character re.IGNORECASE lets an ASCII letter match besides its two cases (see fold).
+_CASE_EXTRA = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
+
+_State = frozenset[tuple[str, bool]]  # (prefix so far, can still grow)
+
+
+def prefixes(pattern: str) -> frozenset[str] | None:
+    """Lower-case ASCII strings one of which, case-insensitively, every match of `pattern`
+    (compiled with re.IGNORECASE) starts with; None when a match may start with anything."""
+    try:
+        items = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # an exotic construct: no prefixes, same results
+        return None
+    states = _prefix_sequence(items, frozenset({("", True)}))
+    if any(not s for s, _ in states):
+        return None
+    return frozenset(s for s, _ in states)
+
+
+def _closed(states: _State) -> _State:
+    return frozenset((s, False) for s, _ in states)
+
+
+def _prefix_sequence(items: list, states: _State) -> _State:
+    """The prefixes after a regex sequence, given those before it."""
+    for op, av in items:
+        if not any(grow and len(s) < _PREFIX_LEN for s, grow in states):
+            return _closed(states)
+        new: _State
+        if op is _c.LITERAL and av < 128 and av != 10:
+            new = frozenset((s + chr(av).lower(), True) if grow else (s, grow) for s, grow in states)
+        elif op is _c.IN and (chars := _class_chars(av)):
+            new = frozenset(
+                pair for s, grow in states for pair in (((s + ch, True) for ch in chars) if grow else ((s, grow),))
+            )
+        elif op in _ZERO_WIDTH:
+            continue  # consumes nothing
+        elif op is _c.SUBPATTERN:
+            new = _prefix_sequence(list(av[3]), states)
+        elif op is _c.BRANCH:
+            new = frozenset().union(*(_prefix_sequence(list(b), states) for b in av[1]))
+        elif op in _REPEATS:
+            lo, hi, sub = av
+            once = _prefix_sequence(list(sub), states)
+            if hi != 1:
+                once = _closed(once)  # another repetition may follow: stop growing there
+            new = once if lo >= 1 else states | once
+        else:
+            return _closed(states)
+        if len(new) > _MAX_PREFIXES:
+            return _closed(states)
+        states = new
+    return states
+
+
+def case_trie(words: frozenset[str]) -> str:
+    """A regex (for the original text, no re.IGNORECASE) matching what starts with one of the
+    lower-case `words` case-insensitively, as re.IGNORECASE would: each letter a class of its
+    cases, so the engine's first-character test skips most branches without trying them."""
+
+    def char(ch: str) -> str:
+        if not ch.isalpha():
+            return re.escape(ch)
+        return "[" + ch + ch.upper() + _CASE_EXTRA.get(ch, "") + "]"
+
+    def build(group: list[str]) -> str:
+        by_first: dict[str, list[str]] = {}
+        ends_here = False
+        for w in group:
+            if w:
+                by_first.setdefault(w[0], []).append(w[1:])
+            else:
+                ends_here = True
+        if ends_here:
+            return ""  # a shorter word already matched: what follows it does not matter
+        alts = [char(ch) + build(rest) for ch, rest in sorted(by_first.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(sorted(words))
+

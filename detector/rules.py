@@ -316,48 +316,111 @@ def scan_lines(
     return hits
 
 
+_BLANK = "[ \\t]*"
+
+
+@functools.cache
+def _line_start(match_src: str) -> tuple[bool, tuple[str, ...] | None]:
+    """For a signature anchored at the line start: does it skip the line's blanks first
+    (`^[ \\t]*`), and the lower-case prefixes one of which every line it matches starts with
+    there (None when it has no good ones: too short, or starting with a blank)."""
+    body = match_src.removeprefix("^")
+    blank = body.startswith(_BLANK)
+    found = literals.prefixes(body.removeprefix(_BLANK))
+    if not found or min(map(len, found)) < 2 or any(p[0] in " \t" for p in found):
+        return blank, None
+    return blank, tuple(sorted(found))
+
+
 @functools.lru_cache(maxsize=256)
-def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
+def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The candidate lines of some line-start signatures: a pattern that matches at the start of
+    every line one of them can match (and of a few more; `_check_line` then decides).
+
+    Most rows begin with a literal word (`^[ \\t]*(QEMU|Bochs|...)`): their prefixes
+    (`_line_start`) go into one trie whose letters are classes of their cases, so a line
+    fails at its first character or two, in C. The other rows are tried as they are, behind a
+    lookahead on the characters they can start with when that is known.
+    """
     table = _line_table(table_key)
-    # Most rows begin `^[ \t]*`: skipping the blanks once per line, not once per row, halves the
-    # cost; and a lookahead on the characters those rows can start with lets every other line
-    # (a prompt, a number, a box-drawing tree) fail at its first character.
-    blank = "[ \\t]*"
-    bodies = [table.sigs[i].match_src[1:] for i in sorted(indexes)]
-    after_blank = [b[len(blank) :] for b in bodies if b.startswith(blank)]
-    others = [b for b in bodies if not b.startswith(blank)]
+    words: set[str] = set()  # prefixes after the line's leading blanks
+    bare: set[str] = set()  # prefixes at the very start of the line
+    after_blank: list[str] = []
+    others: list[str] = []
+    for i in sorted(indexes):
+        src = table.sigs[i].match_src
+        blank, found = _line_start(src)
+        if found:
+            (words if blank else bare).update(found)
+        elif blank:
+            after_blank.append(src[1 + len(_BLANK) :])
+        else:
+            others.append(src[1:])
+    # Rows without a literal prefix: skipping the blanks once per line, not once per row, halves
+    # the cost; and a lookahead on the characters those rows can start with lets every other
+    # line fail at its first character.
     known = [(b, literals.first_chars(b)) for b in after_blank]
-    alts = [f"(?:{b})" for b in others] + [f"{blank}(?:{b})" for b, first in known if first is None]
+    alts = [f"(?:{b})" for b in others] + [f"{_BLANK}(?:{b})" for b, first in known if first is None]
     with_first = [(b, first) for b, first in known if first is not None]
     if with_first:
         chars = set().union(*(first for _, first in with_first))
         chars |= {c.upper() for c in chars} | {c.lower() for c in chars}
         head = "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
-        alts.insert(0, blank + head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
-    return re.compile("^(?:" + "|".join(alts) + ")", re.IGNORECASE | re.MULTILINE)
+        alts.insert(0, _BLANK + head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
+    parts = []
+    if words:
+        parts.append(_BLANK + literals.case_trie(frozenset(words)))
+    if bare:
+        parts.append(literals.case_trie(frozenset(bare)))
+    if alts:
+        parts.append("(?i:" + "|".join(alts) + ")")
+    body = "(?:" + "|".join(parts) + ")"
+    # Two forms: one for the text's first line, and one that starts with the newline before a
+    # line: a literal first character lets the engine jump from newline to newline in C,
+    # where a `(?m)^` is tried at every character of the text.
+    return re.compile("^" + body, re.MULTILINE), re.compile("\n" + body, re.MULTILINE)
 
 
 def _anchored_scan(
     tool: str, live: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
 ) -> list[Hit]:
     """Hits of line-start-anchored signatures: candidate lines from one combined regex, each
-    then checked against every live anchored signature (as the per-line reference does)."""
+    then checked against the live anchored signatures whose prefix it starts with (all of
+    them, for a signature without prefixes), as the per-line reference does."""
     table, key = _line_table(tool), tool
     live_set = set(live)
     counts = {i: used.get(table.sigs[i].id, 0) for i in live_set}
+    starts = {i: _line_start(table.sigs[i].match_src) for i in live_set}
     hits: list[Hit] = []
-    pattern = _combined(key, frozenset(live_set))
+    head, scan = _combined(key, frozenset(live_set))
+    order = sorted(live_set)
     pos, lineno, counted = 0, start, 0
-    while live_set and (m := pattern.search(text, pos)) is not None:
-        line_start = m.start()
+    while live_set:
+        # pos is 0 or just after a newline: the next line at or after pos that a signature may match.
+        m = head.match(text) if pos == 0 else None
+        if m is not None:
+            line_start = 0
+        else:
+            m = scan.search(text, max(pos - 1, 0))
+            if m is None:
+                break
+            line_start = m.start() + 1
         line_end = text.find("\n", line_start)
         if line_end < 0:
             line_end = len(text)
         lineno += text.count("\n", counted, line_start)
         counted = line_start
         line = text[line_start:line_end]
-        if _check_line(table, sorted(live_set), line, lineno, source, counts, live_set, hits) and live_set:
-            pattern = _combined(key, frozenset(live_set))
+        low = literals.fold(line[:32])  # the prefixes are shorter
+        stripped = literals.fold(line.lstrip(" \t")[:32])
+        candidates = [
+            i
+            for i in order
+            if (found := starts[i][1]) is None or (stripped if starts[i][0] else low).startswith(found)
+        ]
+        if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
+            head, scan = _combined(key, frozenset(live_set))
+            order = sorted(live_set)
         pos = line_end + 1
         if pos > len(text):
             break
