@@ -36,14 +36,26 @@ _COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\
 _STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
 
 
+# Each prefix as a search that starts at the newline before a line: the engine jumps from
+# newline to newline in C, where `(?m)^` is tried at every character. Most pastes have none of
+# these prefixes; only one that has some pays for the substitution.
+_LED = {p: re.compile("\n" + p.pattern.removeprefix("(?m)^")) for p in (_QUOTE, _KERNEL_PREFIX, _UNIT_PREFIX, _COMPOSE_PREFIX, _STAMP_BAR_PREFIX)}
+
+
+def _sub(pattern: re.Pattern[str], repl: str, text: str) -> str:
+    if pattern.match(text) is None and _LED[pattern].search(text) is None:
+        return text
+    return pattern.sub(repl, text)
+
+
 def strip_prefixes(text: str) -> str:
     """Remove quote, journald/syslog and docker-compose line prefixes (line count unchanged)."""
     if ">" in text:
-        text = _QUOTE.sub("", text)
+        text = _sub(_QUOTE, "", text)
     if ":" in text:
-        text = _KERNEL_PREFIX.sub("kernel: ", text)
-        text = _UNIT_PREFIX.sub("", text)
+        text = _sub(_KERNEL_PREFIX, "kernel: ", text)
+        text = _sub(_UNIT_PREFIX, "", text)
     if "|" in text:
-        text = _COMPOSE_PREFIX.sub("", text)
-        text = _STAMP_BAR_PREFIX.sub("", text)
+        text = _sub(_COMPOSE_PREFIX, "", text)
+        text = _sub(_STAMP_BAR_PREFIX, "", text)
     return text
