@@ -229,6 +229,29 @@ def prefixes(pattern: str) -> frozenset[str] | None:
     return frozenset(s for s, _ in states)
 
 
+def line_start(pattern: str) -> tuple[str, frozenset[str] | None]:
+    """For a regex read at a line start: the characters it first skips (`[ \\t]*` -> " \\t";
+    "" when it does not begin so), and `prefixes` of what comes after them."""
+    try:
+        items = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # an exotic construct: no prefixes, same results
+        return "", None
+    lead = ""
+    if items and items[0][0] in _REPEATS:
+        lo, hi, sub = items[0][1]
+        sub = list(sub)
+        if lo == 0 and hi == _c.MAXREPEAT and len(sub) == 1 and sub[0][0] is _c.IN:
+            chars = [chr(av) if o is _c.LITERAL else None for o, av in sub[0][1]]
+            # Characters without case only: skipping them is the same with or without re.IGNORECASE.
+            if all(ch is not None and ch.lower() == ch.upper() and ch != "\n" for ch in chars):
+                lead = "".join(sorted(set(chars)))  # type: ignore[arg-type]
+                items = items[1:]
+    states = _prefix_sequence(items, frozenset({("", True)}))
+    if any(not s for s, _ in states):
+        return lead, None
+    return lead, frozenset(s for s, _ in states)
+
+
 def _closed(states: _State) -> _State:
     return frozenset((s, False) for s, _ in states)
 
@@ -263,6 +286,69 @@ def _prefix_sequence(items: list, states: _State) -> _State:
             return _closed(states)
         states = new
     return states
+
+
+_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_SPACE: r"\s"}
+
+
+def first_class(pattern: str) -> frozenset[str] | None:
+    """What a match of `pattern` (compiled with re.IGNORECASE) can start with, as the items of
+    a regex character class for text that is not case-folded (`k`, `K`, `\u212a`, `\\d`...);
+    None when it can start with anything (a negated class, an empty match, `.`)."""
+    try:
+        found = _first_items(list(_parser.parse(pattern, re.IGNORECASE)))
+    except Exception:  # an exotic construct: no class, same results
+        return None
+    if not found:
+        return None
+    out: set[str] = set()
+    for item in found:
+        if len(item) == 1 and item.isascii() and item.isalpha():
+            low = item.lower()
+            out.update(re.escape(ch) for ch in low + low.upper() + _CASE_EXTRA.get(low, ""))
+        else:
+            out.add(item if item in _CATEGORIES.values() else re.escape(item))
+    return frozenset(out)
+
+
+def _first_items(seq: list) -> set[str] | None:
+    """The characters (and categories) a match of the parsed sequence can start with."""
+    out: set[str] = set()
+    for op, av in seq:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _c.LITERAL:
+            return out | {chr(av)}
+        if op is _c.IN:
+            for o, a in av:
+                if o is _c.LITERAL:
+                    out.add(chr(a))
+                elif o is _c.RANGE and a[1] - a[0] < 128 and a[1] < 128:
+                    out.update(chr(c) for c in range(a[0], a[1] + 1))
+                elif o is _c.CATEGORY and a in _CATEGORIES:
+                    out.add(_CATEGORIES[a])
+                else:
+                    return None
+            return out
+        if op is _c.SUBPATTERN:
+            inner = _first_items(list(av[3]))
+            return None if inner is None else out | inner
+        if op is _c.BRANCH:
+            parts = [_first_items(list(b)) for b in av[1]]
+            if any(p is None for p in parts):
+                return None
+            return out.union(*parts)
+        if op in _REPEATS:
+            lo, _, sub = av
+            inner = _first_items(list(sub))
+            if inner is None:
+                return None
+            out |= inner
+            if lo > 0:
+                return out
+            continue  # optional: what follows can start the match too
+        return None
+    return None  # the pattern can match the empty string
 
 
 def case_trie(words: frozenset[str]) -> str:

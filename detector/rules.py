@@ -320,16 +320,15 @@ _BLANK = "[ \\t]*"
 
 
 @functools.cache
-def _line_start(match_src: str) -> tuple[bool, tuple[str, ...] | None]:
-    """For a signature anchored at the line start: does it skip the line's blanks first
-    (`^[ \\t]*`), and the lower-case prefixes one of which every line it matches starts with
-    there (None when it has no good ones: too short, or starting with a blank)."""
-    body = match_src.removeprefix("^")
-    blank = body.startswith(_BLANK)
-    found = literals.prefixes(body.removeprefix(_BLANK))
-    if not found or min(map(len, found)) < 2 or any(p[0] in " \t" for p in found):
-        return blank, None
-    return blank, tuple(sorted(found))
+def _line_start(match_src: str) -> tuple[str, tuple[str, ...] | None]:
+    """For a signature anchored at the line start: the characters it skips first (" \t" for
+    `^[ \t]*`, "" for none), and the lower-case prefixes one of which every line it matches
+    starts with after them (None when it has no good ones: too short, or starting with a
+    character it skips)."""
+    lead, found = literals.line_start(match_src.removeprefix("^"))
+    if not found or min(map(len, found)) < 2 or any(p[0] in lead for p in found):
+        return lead, None
+    return lead, tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=256)
@@ -337,44 +336,59 @@ def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str],
     """The candidate lines of some line-start signatures: a pattern that matches at the start of
     every line one of them can match (and of a few more; `_check_line` then decides).
 
-    Most rows begin with a literal word (`^[ \\t]*(QEMU|Bochs|...)`): their prefixes
+    Most rows begin with a literal word (`^[ \t]*(QEMU|Bochs|...)`): their prefixes
     (`_line_start`) go into one trie whose letters are classes of their cases, so a line
-    fails at its first character or two, in C. The other rows are tried as they are, behind a
-    lookahead on the characters they can start with when that is known.
+    fails at its first character or two, in C. The other rows are tried as they are (the
+    line's blanks skipped once for all of them), behind a lookahead on the characters they
+    can start with when that is known. A lookahead on what any of them can start with comes
+    first: most lines fail there, in one step.
     """
     table = _line_table(table_key)
-    words: set[str] = set()  # prefixes after the line's leading blanks
-    bare: set[str] = set()  # prefixes at the very start of the line
-    after_blank: list[str] = []
-    others: list[str] = []
+    by_lead: dict[str, set[str]] = {}  # the characters skipped first -> prefixes after them
+    after_blank: list[str] = []  # rows `^[ \t]*...` without prefixes: what follows the blanks
+    others: list[str] = []  # other rows without prefixes
     for i in sorted(indexes):
         src = table.sigs[i].match_src
-        blank, found = _line_start(src)
+        lead, found = _line_start(src)
         if found:
-            (words if blank else bare).update(found)
-        elif blank:
+            by_lead.setdefault(lead, set()).update(found)
+        elif src.startswith("^" + _BLANK):
             after_blank.append(src[1 + len(_BLANK) :])
         else:
             others.append(src[1:])
-    # Rows without a literal prefix: skipping the blanks once per line, not once per row, halves
-    # the cost; and a lookahead on the characters those rows can start with lets every other
-    # line fail at its first character.
+    parts = [
+        ("[" + re.escape(lead) + "]*" if lead else "") + literals.case_trie(frozenset(words))
+        for lead, words in sorted(by_lead.items())
+    ]
     known = [(b, literals.first_chars(b)) for b in after_blank]
-    alts = [f"(?:{b})" for b in others] + [f"{_BLANK}(?:{b})" for b, first in known if first is None]
+    blank_alts = [f"(?:{b})" for b, first in known if first is None]
     with_first = [(b, first) for b, first in known if first is not None]
     if with_first:
         chars = set().union(*(first for _, first in with_first))
         chars |= {c.upper() for c in chars} | {c.lower() for c in chars}
         head = "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
-        alts.insert(0, _BLANK + head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
-    parts = []
-    if words:
-        parts.append(_BLANK + literals.case_trie(frozenset(words)))
-    if bare:
-        parts.append(literals.case_trie(frozenset(bare)))
+        blank_alts.insert(0, head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
+    alts = [f"(?:{b})" for b in others]
+    if blank_alts:
+        alts.insert(0, _BLANK + "(?:" + "|".join(blank_alts) + ")")
     if alts:
         parts.append("(?i:" + "|".join(alts) + ")")
     body = "(?:" + "|".join(parts) + ")"
+    starts: set[str] | None = set()
+    for lead, words in by_lead.items():
+        starts |= {re.escape(c) for c in lead}
+        for word in words:
+            starts |= literals.first_class(re.escape(word)) or set()
+    if after_blank:
+        starts |= {" ", "\\t"}
+    for b in others + after_blank:
+        found = literals.first_class(b)
+        if found is None:
+            starts = None
+            break
+        starts |= found
+    if starts:
+        body = "(?=[" + "".join(sorted(starts)) + "])" + body
     # Two forms: one for the text's first line, and one that starts with the newline before a
     # line: a literal first character lets the engine jump from newline to newline in C,
     # where a `(?m)^` is tried at every character of the text.
@@ -411,13 +425,17 @@ def _anchored_scan(
         lineno += text.count("\n", counted, line_start)
         counted = line_start
         line = text[line_start:line_end]
-        low = literals.fold(line[:32])  # the prefixes are shorter
-        stripped = literals.fold(line.lstrip(" \t")[:32])
-        candidates = [
-            i
-            for i in order
-            if (found := starts[i][1]) is None or (stripped if starts[i][0] else low).startswith(found)
-        ]
+        heads: dict[str, str] = {}  # skipped characters -> the folded start of the rest of the line
+        candidates = []
+        for i in order:
+            lead, found = starts[i]
+            if found is not None:
+                rest = heads.get(lead)
+                if rest is None:
+                    rest = heads[lead] = literals.fold(line.lstrip(lead)[:32])  # the prefixes are shorter
+                if not rest.startswith(found):
+                    continue
+            candidates.append(i)
         if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
             head, scan = _combined(key, frozenset(live_set))
             order = sorted(live_set)
