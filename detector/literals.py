@@ -376,3 +376,55 @@ def case_trie(words: frozenset[str]) -> str:
 
     return build(sorted(words))
 
+
+
+# ---------------------------------------------------------------- search tails
+
+# Share of each character in pasted tool output, in percent (counted over the test fixtures);
+# any other character counts as 0.05. A search for a set of strings tries every position of
+# the text whose character can start one of them, so the set should start with few, rare ones.
+_SHARE = dict(
+    zip(
+        " e0strioancdmpl:u-1fb2v.4h3g/xy6857_9k,w[`\t(])\"=#z'q*+@>|$",
+        (
+            19.61, 5.89, 4.08, 4.0, 3.75, 3.72, 3.7, 3.64, 3.52, 3.1, 2.83, 2.65, 2.35, 2.23, 2.16,
+            2.05, 1.98, 1.76, 1.67, 1.58, 1.46, 1.36, 1.19, 1.14, 1.07, 1.05, 0.93, 0.88, 0.83, 0.79,
+            0.78, 0.78, 0.77, 0.7, 0.62, 0.6, 0.53, 0.53, 0.45, 0.45, 0.4, 0.39, 0.32, 0.31, 0.31,
+            0.31, 0.26, 0.25, 0.23, 0.21, 0.14, 0.13, 0.12, 0.12, 0.1, 0.1, 0.1, 0.08,
+        ),
+        strict=True,
+    )
+)
+# A tail keeps at least this many characters of its string (fewer would wake too many lines);
+# and each further starting character costs as much as this share (random text has them all).
+_MIN_TAIL = 5
+_START_COST = 0.3
+
+
+@functools.lru_cache(maxsize=64)
+def search_tails(needles: frozenset[str]) -> dict[str, str]:
+    """needle -> the tail of it to search for instead. A line that contains a needle contains
+    its tail, so searching for the tails finds every line the needles find (and a few more).
+    The tails start with few, rare characters: a weighted set cover, greedy, over the
+    characters each needle may start a tail of _MIN_TAIL or more characters at."""
+    starts = {n: ({n[0]} if len(n) <= _MIN_TAIL else set(n[: len(n) - _MIN_TAIL + 1])) for n in needles}
+    by_char: dict[str, set[str]] = {}
+    for n, chars in starts.items():
+        for ch in chars:
+            by_char.setdefault(ch, set()).add(n)
+    left, chosen = set(needles), []
+    while left:
+        ch = min(
+            (c for c in by_char if by_char[c] & left),
+            key=lambda c: ((_SHARE.get(c, 0.05) + _START_COST) / len(by_char[c] & left), c),
+        )
+        chosen.append(ch)
+        left -= by_char[ch]
+    out: dict[str, str] = {}
+    for n in needles:
+        if len(n) <= _MIN_TAIL:
+            out[n] = n
+            continue
+        ch = next(c for c in chosen if c in starts[n])
+        out[n] = n[n.index(ch) :]  # the longest such tail
+    return out

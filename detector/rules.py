@@ -189,6 +189,10 @@ class _LineTable:
     # needle -> indexes into sigs of the signatures a line may match when a search reports
     # that needle (see `_may_hide`).
     wakes: dict[str, tuple[int, ...]]
+    # Per signature, the tails of its needles that the scan searches for (`literals.search_tails`),
+    # and the signatures each tail can wake.
+    tails: tuple[frozenset[str], ...]
+    tail_wakes: dict[str, tuple[int, ...]]
 
 
 def _may_hide(found: str, other: str) -> bool:
@@ -214,19 +218,21 @@ def _build_line_table(tool: str) -> _LineTable:
         sigs = tuple(s for s in signatures() if "line" in s.keys and ("*" in s.tools or s.anywhere))
     else:
         sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools and not s.anywhere)
-    return _LineTable(sigs, _Wakes(sigs))
+    tail_of = literals.search_tails(frozenset(n for s in sigs for n in s.needs))
+    tails = tuple(frozenset(tail_of[n] for n in s.needs) for s in sigs)
+    return _LineTable(sigs, _Wakes(tuple(s.needs for s in sigs)), tails, _Wakes(tails))
 
 
 class _Wakes(dict):
     """needle -> the signatures it can wake, worked out the first time a search reports that
     needle: a small paste meets a handful of needles, so start-up pays for none of the rest."""
 
-    def __init__(self, sigs: tuple[Signature, ...]) -> None:
+    def __init__(self, strings: tuple[frozenset[str], ...]) -> None:
         super().__init__()
-        self._sigs = sigs
+        self._strings = strings  # per signature, the strings searched for
 
     def __missing__(self, needle: str) -> tuple[int, ...]:
-        woken = tuple(i for i, s in enumerate(self._sigs) if any(_may_hide(needle, m) for m in s.needs))
+        woken = tuple(i for i, mine in enumerate(self._strings) if any(_may_hide(needle, m) for m in mine))
         self[needle] = woken
         return woken
 
@@ -473,22 +479,44 @@ def _check_line(
 def _needle_scan(
     table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
 ) -> list[Hit]:
-    """Hits of the other line signatures, found through the plain strings they need."""
+    """Hits of the other line signatures, found through the plain strings they need.
+
+    The search is for the tails of those strings (`literals.search_tails`): every line with a
+    needle has its tail. Only a line too long to read whole is read as the needles' own search
+    reads it, in windows around each needle, so its windows are the same.
+    """
     if not live_at_start:
         return []
     live = set(live_at_start)
-    needles = frozenset(n for i in live for n in table.sigs[i].needs)
     low = literals.fold(text)
     counts = {i: used.get(table.sigs[i].id, 0) for i in live}
     hits: list[Hit] = []
-    search, find_all = literals.finder(needles).search, literals.finder(needles).findall
+
+    def finders() -> tuple[re.Pattern[str], re.Pattern[str]]:
+        tails = literals.finder(frozenset(n for i in live for n in table.tails[i]))
+        return tails, literals.finder(frozenset(n for i in live for n in table.sigs[i].needs))
+
+    by_tails, by_needles = finders()
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
-    while (m := search(low, pos)) is not None:
+    while (m := by_tails.search(low, pos)) is not None:
+        wakes, find_all = table.tail_wakes, by_tails.findall
         nl = low.rfind("\n", pos, m.start())
         line_start = nl + 1 if nl >= 0 else pos
         line_end = low.find("\n", m.end())
         if line_end < 0:
             line_end = len(low)
+        if line_end - line_start > _LONG_LINE:
+            # Every needle from pos on is on this line or a later one (its tail is): find the
+            # first as the needles' search does.
+            m = by_needles.search(low, pos)
+            if m is None:
+                break
+            wakes, find_all = table.wakes, by_needles.findall
+            nl = low.rfind("\n", pos, m.start())
+            line_start = nl + 1 if nl >= 0 else pos
+            line_end = low.find("\n", m.end())
+            if line_end < 0:
+                line_end = len(low)
         lineno += text.count("\n", pos, line_start)
         window_end = line_end
         if line_end - line_start > _LONG_LINE:
@@ -497,17 +525,16 @@ def _needle_scan(
             line_start = max(line_start, m.start() - _WINDOW_BEFORE)
             window_end = min(line_end, m.end() + _WINDOW_AFTER)
         low_line = low[line_start:window_end]
-        # Which signatures can match: those woken by the needles a search reports on this line
-        # (a needle it skips is inside or overlaps one it reports, which wakes it too).
+        # Which signatures can match: those woken by the strings a search reports on this line
+        # (one it skips is inside or overlaps one it reports, which wakes it too).
         woken: set[int] = set()
         for n in find_all(low_line):
-            woken.update(table.wakes[n])
+            woken.update(wakes[n])
         line = text[line_start:window_end]
         if _check_line(table, sorted(woken & live), line, lineno, source, counts, live, hits):
             if not live:
                 break
-            needles = frozenset(n for i in live for n in table.sigs[i].needs)
-            search, find_all = literals.finder(needles).search, literals.finder(needles).findall
+            by_tails, by_needles = finders()
         if window_end < line_end:
             pos = window_end  # the rest of the same long line
             continue
