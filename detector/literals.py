@@ -107,10 +107,17 @@ def _sequence(items: list, out: list[Requirement]) -> Requirement | None:
     return max(found, key=_score) if found else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(pattern: str) -> _parser.SubPattern:
+    """The parsed regex (as re.IGNORECASE reads it), kept: signatures.yaml's loading parses each
+    line signature once for its needles, and its line start is read from the same tree."""
+    return _parser.parse(pattern, re.IGNORECASE)
+
+
 def candidates(pattern: str) -> list[Requirement]:
     """Every literal set of which any match of `pattern` (case-insensitive) contains a member."""
     out: list[Requirement] = []
-    _sequence(list(_parser.parse(pattern, re.IGNORECASE)), out)
+    _sequence(list(_parsed(pattern)), out)
     return out
 
 
@@ -211,7 +218,7 @@ def _first(seq: list, k) -> set[str] | None:
 _MAX_PREFIXES = 64
 _PREFIX_LEN = 12
 # Every character re.IGNORECASE lets an ASCII letter match besides its two cases (see fold).
-_CASE_EXTRA = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
+CASE_EXTRA = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
 
 _State = frozenset[tuple[str, bool]]  # (prefix so far, can still grow)
 
@@ -233,9 +240,11 @@ def line_start(pattern: str) -> tuple[str, frozenset[str] | None]:
     """For a regex read at a line start: the characters it first skips (`[ \\t]*` -> " \\t";
     "" when it does not begin so), and `prefixes` of what comes after them."""
     try:
-        items = list(_parser.parse(pattern, re.IGNORECASE))
+        items = list(_parsed(pattern))
     except Exception:  # an exotic construct: no prefixes, same results
         return "", None
+    while items and items[0][0] is _c.AT:
+        items = items[1:]  # `^`: zero width
     lead = ""
     if items and items[0][0] in _REPEATS:
         lo, hi, sub = items[0][1]
@@ -305,7 +314,7 @@ def first_class(pattern: str) -> frozenset[str] | None:
     for item in found:
         if len(item) == 1 and item.isascii() and item.isalpha():
             low = item.lower()
-            out.update(re.escape(ch) for ch in low + low.upper() + _CASE_EXTRA.get(low, ""))
+            out.update(re.escape(ch) for ch in low + low.upper() + CASE_EXTRA.get(low, ""))
         else:
             out.add(item if item in _CATEGORIES.values() else re.escape(item))
     return frozenset(out)
@@ -359,7 +368,7 @@ def case_trie(words: frozenset[str]) -> str:
     def char(ch: str) -> str:
         if not ch.isalpha():
             return re.escape(ch)
-        return "[" + ch + ch.upper() + _CASE_EXTRA.get(ch, "") + "]"
+        return "[" + ch + ch.upper() + CASE_EXTRA.get(ch, "") + "]"
 
     def build(group: list[str]) -> str:
         by_first: dict[str, list[str]] = {}

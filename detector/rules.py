@@ -323,6 +323,7 @@ def scan_lines(
 
 
 _BLANK = "[ \\t]*"
+_TRIE_LEN = 6
 
 
 @functools.cache
@@ -331,16 +332,18 @@ def _line_start(match_src: str) -> tuple[str, tuple[str, ...] | None]:
     `^[ \t]*`, "" for none), and the lower-case prefixes one of which every line it matches
     starts with after them (None when it has no good ones: too short, or starting with a
     character it skips)."""
-    lead, found = literals.line_start(match_src.removeprefix("^"))
+    lead, found = literals.line_start(match_src)
     if not found or min(map(len, found)) < 2 or any(p[0] in lead for p in found):
         return lead, None
     return lead, tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=256)
-def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The candidate lines of some line-start signatures: a pattern that matches at the start of
-    every line one of them can match (and of a few more; `_check_line` then decides).
+def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
+    """The candidate lines of some line-start signatures: a pattern that matches at the newline
+    before every line one of them can match (and a few more; `_check_line` then decides). A
+    literal first character lets the engine jump from newline to newline in C, where a `(?m)^`
+    is tried at every character of the text.
 
     Most rows begin with a literal word (`^[ \t]*(QEMU|Bochs|...)`): their prefixes
     (`_line_start`) go into one trie whose letters are classes of their cases, so a line
@@ -362,8 +365,10 @@ def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str],
             after_blank.append(src[1 + len(_BLANK) :])
         else:
             others.append(src[1:])
+    # The trie holds the prefixes' first few characters only: it is a filter (the prefixes
+    # themselves are checked in Python), and a smaller regex compiles faster.
     parts = [
-        ("[" + re.escape(lead) + "]*" if lead else "") + literals.case_trie(frozenset(words))
+        ("[" + re.escape(lead) + "]*" if lead else "") + literals.case_trie(frozenset(w[:_TRIE_LEN] for w in words))
         for lead, words in sorted(by_lead.items())
     ]
     known = [(b, literals.first_chars(b)) for b in after_blank]
@@ -383,8 +388,7 @@ def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str],
     starts: set[str] | None = set()
     for lead, words in by_lead.items():
         starts |= {re.escape(c) for c in lead}
-        for word in words:
-            starts |= literals.first_class(re.escape(word)) or set()
+        starts |= {re.escape(c) for w in words for c in w[0] + w[0].upper() + literals.CASE_EXTRA.get(w[0], "")}
     if after_blank:
         starts |= {" ", "\\t"}
     for b in others + after_blank:
@@ -395,10 +399,7 @@ def _combined(table_key: str, indexes: frozenset[int]) -> tuple[re.Pattern[str],
         starts |= found
     if starts:
         body = "(?=[" + "".join(sorted(starts)) + "])" + body
-    # Two forms: one for the text's first line, and one that starts with the newline before a
-    # line: a literal first character lets the engine jump from newline to newline in C,
-    # where a `(?m)^` is tried at every character of the text.
-    return re.compile("^" + body, re.MULTILINE), re.compile("\n" + body, re.MULTILINE)
+    return re.compile("\n" + body, re.MULTILINE)
 
 
 def _anchored_scan(
@@ -412,16 +413,16 @@ def _anchored_scan(
     counts = {i: used.get(table.sigs[i].id, 0) for i in live_set}
     starts = {i: _line_start(table.sigs[i].match_src) for i in live_set}
     hits: list[Hit] = []
-    head, scan = _combined(key, frozenset(live_set))
+    scan = _combined(key, frozenset(live_set))
     order = sorted(live_set)
     pos, lineno, counted = 0, start, 0
     while live_set:
-        # pos is 0 or just after a newline: the next line at or after pos that a signature may match.
-        m = head.match(text) if pos == 0 else None
-        if m is not None:
+        # pos is 0 or just after a newline: the next line at or after pos that a signature may
+        # match (the first line is always read: no newline comes before it).
+        if pos == 0:
             line_start = 0
         else:
-            m = scan.search(text, max(pos - 1, 0))
+            m = scan.search(text, pos - 1)
             if m is None:
                 break
             line_start = m.start() + 1
@@ -443,7 +444,7 @@ def _anchored_scan(
                     continue
             candidates.append(i)
         if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
-            head, scan = _combined(key, frozenset(live_set))
+            scan = _combined(key, frozenset(live_set))
             order = sorted(live_set)
         pos = line_end + 1
         if pos > len(text):
@@ -492,11 +493,13 @@ def _needle_scan(
     counts = {i: used.get(table.sigs[i].id, 0) for i in live}
     hits: list[Hit] = []
 
-    def finders() -> tuple[re.Pattern[str], re.Pattern[str]]:
-        tails = literals.finder(frozenset(n for i in live for n in table.tails[i]))
-        return tails, literals.finder(frozenset(n for i in live for n in table.sigs[i].needs))
+    def tails() -> re.Pattern[str]:
+        return literals.finder(frozenset(n for i in live for n in table.tails[i]))
 
-    by_tails, by_needles = finders()
+    def needles() -> re.Pattern[str]:  # only for long lines: most pastes never compile it
+        return literals.finder(frozenset(n for i in live for n in table.sigs[i].needs))
+
+    by_tails = tails()
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
     while (m := by_tails.search(low, pos)) is not None:
         wakes, find_all = table.tail_wakes, by_tails.findall
@@ -508,6 +511,7 @@ def _needle_scan(
         if line_end - line_start > _LONG_LINE:
             # Every needle from pos on is on this line or a later one (its tail is): find the
             # first as the needles' search does.
+            by_needles = needles()
             m = by_needles.search(low, pos)
             if m is None:
                 break
@@ -534,7 +538,7 @@ def _needle_scan(
         if _check_line(table, sorted(woken & live), line, lineno, source, counts, live, hits):
             if not live:
                 break
-            by_tails, by_needles = finders()
+            by_tails = tails()
         if window_end < line_end:
             pos = window_end  # the rest of the same long line
             continue
