@@ -323,7 +323,7 @@ def scan_lines(
 
 
 _BLANK = "[ \\t]*"
-_TRIE_LEN = 6
+_TRIE_LEN = 10
 
 
 @functools.cache
@@ -365,7 +365,7 @@ def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
             after_blank.append(src[1 + len(_BLANK) :])
         else:
             others.append(src[1:])
-    # The trie holds the prefixes' first few characters only: it is a filter (the prefixes
+    # The trie holds the prefixes' first ten characters only: it is a filter (the prefixes
     # themselves are checked in Python), and a smaller regex compiles faster.
     parts = [
         ("[" + re.escape(lead) + "]*" if lead else "") + literals.case_trie(frozenset(w[:_TRIE_LEN] for w in words))
