@@ -13,6 +13,7 @@ the line is kernel log even when `dmesg -t` or journald printed no `[ 0.000000]`
 
 from __future__ import annotations
 
+import functools
 import re
 
 # `> text`, `>> text`, `> > text`: Markdown / e-mail quotes. A quote marker is at most three
@@ -36,14 +37,16 @@ _COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\
 _STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
 
 
-# Each prefix as a search that starts at the newline before a line: the engine jumps from
-# newline to newline in C, where `(?m)^` is tried at every character. Most pastes have none of
-# these prefixes; only one that has some pays for the substitution.
-_LED = {p: re.compile("\n" + p.pattern.removeprefix("(?m)^")) for p in (_QUOTE, _KERNEL_PREFIX, _UNIT_PREFIX, _COMPOSE_PREFIX, _STAMP_BAR_PREFIX)}
+@functools.cache
+def _led(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The prefix as a search that starts at the newline before a line: the engine jumps from
+    newline to newline in C, where `(?m)^` is tried at every character."""
+    return re.compile("\n" + pattern.pattern.removeprefix("(?m)^"))
 
 
 def _sub(pattern: re.Pattern[str], repl: str, text: str) -> str:
-    if pattern.match(text) is None and _LED[pattern].search(text) is None:
+    # Most pastes have none of these prefixes: only one that has some pays for the substitution.
+    if pattern.match(text) is None and _led(pattern).search(text) is None:
         return text
     return pattern.sub(repl, text)
 

@@ -339,7 +339,7 @@ def _line_start(match_src: str) -> tuple[str, tuple[str, ...] | None]:
 
 
 @functools.lru_cache(maxsize=256)
-def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
+def _combined(table_key: str, indexes: frozenset[int], lookalikes: bool) -> re.Pattern[str]:
     """The candidate lines of some line-start signatures: a pattern that matches at the newline
     before every line one of them can match (and a few more; `_check_line` then decides). A
     literal first character lets the engine jump from newline to newline in C, where a `(?m)^`
@@ -368,7 +368,8 @@ def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
     # The trie holds the prefixes' first ten characters only: it is a filter (the prefixes
     # themselves are checked in Python), and a smaller regex compiles faster.
     parts = [
-        ("[" + re.escape(lead) + "]*" if lead else "") + literals.case_trie(frozenset(w[:_TRIE_LEN] for w in words))
+        ("[" + re.escape(lead) + "]*" if lead else "")
+        + literals.case_trie(frozenset(w[:_TRIE_LEN] for w in words), lookalikes)
         for lead, words in sorted(by_lead.items())
     ]
     known = [(b, literals.first_chars(b)) for b in after_blank]
@@ -388,7 +389,8 @@ def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
     starts: set[str] | None = set()
     for lead, words in by_lead.items():
         starts |= {re.escape(c) for c in lead}
-        starts |= {re.escape(c) for w in words for c in w[0] + w[0].upper() + literals.CASE_EXTRA.get(w[0], "")}
+        extra = literals.CASE_EXTRA if lookalikes else {}
+        starts |= {re.escape(c) for w in words for c in w[0] + w[0].upper() + extra.get(w[0], "")}
     if after_blank:
         starts |= {" ", "\\t"}
     for b in others + after_blank:
@@ -413,7 +415,9 @@ def _anchored_scan(
     counts = {i: used.get(table.sigs[i].id, 0) for i in live_set}
     starts = {i: _line_start(table.sigs[i].match_src) for i in live_set}
     hits: list[Hit] = []
-    scan = _combined(key, frozenset(live_set))
+    # The text's own case variants: most pastes hold none of the four non-ASCII look-alikes.
+    lookalikes = literals.has_lookalikes(text)
+    scan = _combined(key, frozenset(live_set), lookalikes)
     order = sorted(live_set)
     pos, lineno, counted = 0, start, 0
     while live_set:
@@ -444,7 +448,7 @@ def _anchored_scan(
                     continue
             candidates.append(i)
         if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
-            scan = _combined(key, frozenset(live_set))
+            scan = _combined(key, frozenset(live_set), lookalikes)
             order = sorted(live_set)
         pos = line_end + 1
         if pos > len(text):
