@@ -8,9 +8,11 @@ the same evidence.
 Raw-line tools are scanned without any per-line Python work: each line signature carries
 the plain strings one of which any matching line must contain (`needs`, derived from its
 regex by `literals.required`, or chosen in the YAML among the derived sets). The section
-is lower-cased once and searched, in C, for the union of those strings; only the lines
-that contain one meet the real regexes, and a signature that reached its cap drops out of
-the search. So a 10 MB kernel log costs about one plain-string regex pass.
+is lower-cased once and searched, in C, for the union of those strings (as tails that start
+with rare characters, `literals.search_tails`); only the lines that contain one meet the real
+regexes, and a signature that reached its cap drops out of the search. Signatures anchored at
+the line start are found by their literal prefixes instead (`_combined`). So a 10 MB kernel
+log costs about one plain-string regex pass.
 """
 
 from __future__ import annotations
