@@ -14,6 +14,7 @@ the line is kernel log even when `dmesg -t` or journald printed no `[ 0.000000]`
 
 from __future__ import annotations
 
+import functools
 import re
 
 # `> text`, `>> text`, `> > text`: Markdown / e-mail quotes. A quote marker is at most three
@@ -40,16 +41,30 @@ _STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
 _VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
 
 
+@functools.cache
+def _led(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The prefix as a search that starts at the newline before a line: the engine jumps from
+    newline to newline in C, where `(?m)^` is tried at every character."""
+    return re.compile("\n" + pattern.pattern.removeprefix("(?m)^"))
+
+
+def _sub(pattern: re.Pattern[str], repl: str, text: str) -> str:
+    # Most pastes have none of these prefixes: only one that has some pays for the substitution.
+    if pattern.match(text) is None and _led(pattern).search(text) is None:
+        return text
+    return pattern.sub(repl, text)
+
+
 def strip_prefixes(text: str) -> str:
     """Remove quote, journald/syslog and docker-compose line prefixes (line count unchanged)."""
     if ">" in text:
-        text = _QUOTE.sub("", text)
+        text = _sub(_QUOTE, "", text)
     if ":" in text:
-        text = _KERNEL_PREFIX.sub("kernel: ", text)
-        text = _UNIT_PREFIX.sub("", text)
+        text = _sub(_KERNEL_PREFIX, "kernel: ", text)
+        text = _sub(_UNIT_PREFIX, "", text)
     if "|" in text:
-        text = _COMPOSE_PREFIX.sub("", text)
-        text = _STAMP_BAR_PREFIX.sub("", text)
+        text = _sub(_COMPOSE_PREFIX, "", text)
+        text = _sub(_STAMP_BAR_PREFIX, "", text)
     if "VirtualBox" in text:
-        text = _VBOX_LOG_PREFIX.sub("", text)
+        text = _sub(_VBOX_LOG_PREFIX, "", text)
     return text

@@ -107,10 +107,17 @@ def _sequence(items: list, out: list[Requirement]) -> Requirement | None:
     return max(found, key=_score) if found else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(pattern: str) -> _parser.SubPattern:
+    """The parsed regex (as re.IGNORECASE reads it), kept: signatures.yaml's loading parses each
+    line signature once for its needles, and its line start is read from the same tree."""
+    return _parser.parse(pattern, re.IGNORECASE)
+
+
 def candidates(pattern: str) -> list[Requirement]:
     """Every literal set of which any match of `pattern` (case-insensitive) contains a member."""
     out: list[Requirement] = []
-    _sequence(list(_parser.parse(pattern, re.IGNORECASE)), out)
+    _sequence(list(_parsed(pattern)), out)
     return out
 
 
@@ -203,3 +210,237 @@ def _first(seq: list, k) -> set[str] | None:
             continue  # optional: the next item can start the match too
         return None
     return None  # the pattern can match the empty string
+
+
+# ---------------------------------------------------------------- line-start prefixes
+
+# Most alternatives a prefix set may hold, and the length past which a prefix is not grown.
+_MAX_PREFIXES = 64
+_PREFIX_LEN = 12
+# Every character re.IGNORECASE lets an ASCII letter match besides its two cases (see fold).
+CASE_EXTRA = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
+
+_State = frozenset[tuple[str, bool]]  # (prefix so far, can still grow)
+
+
+def prefixes(pattern: str) -> frozenset[str] | None:
+    """Lower-case ASCII strings one of which, case-insensitively, every match of `pattern`
+    (compiled with re.IGNORECASE) starts with; None when a match may start with anything."""
+    try:
+        items = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # an exotic construct: no prefixes, same results
+        return None
+    states = _prefix_sequence(items, frozenset({("", True)}))
+    if any(not s for s, _ in states):
+        return None
+    return frozenset(s for s, _ in states)
+
+
+def line_start(pattern: str) -> tuple[str, frozenset[str] | None]:
+    """For a regex read at a line start: the characters it first skips (`[ \\t]*` -> " \\t";
+    "" when it does not begin so), and `prefixes` of what comes after them."""
+    try:
+        items = list(_parsed(pattern))
+    except Exception:  # an exotic construct: no prefixes, same results
+        return "", None
+    while items and items[0][0] is _c.AT:
+        items = items[1:]  # `^`: zero width
+    lead = ""
+    if items and items[0][0] in _REPEATS:
+        lo, hi, sub = items[0][1]
+        sub = list(sub)
+        if lo == 0 and hi == _c.MAXREPEAT and len(sub) == 1 and sub[0][0] is _c.IN:
+            chars = [chr(av) if o is _c.LITERAL else None for o, av in sub[0][1]]
+            # Characters without case only: skipping them is the same with or without re.IGNORECASE.
+            if all(ch is not None and ch.lower() == ch.upper() and ch != "\n" for ch in chars):
+                lead = "".join(sorted(set(chars)))  # type: ignore[arg-type]
+                items = items[1:]
+    states = _prefix_sequence(items, frozenset({("", True)}))
+    if any(not s for s, _ in states):
+        return lead, None
+    return lead, frozenset(s for s, _ in states)
+
+
+def _closed(states: _State) -> _State:
+    return frozenset((s, False) for s, _ in states)
+
+
+def _prefix_sequence(items: list, states: _State) -> _State:
+    """The prefixes after a regex sequence, given those before it."""
+    for op, av in items:
+        if not any(grow and len(s) < _PREFIX_LEN for s, grow in states):
+            return _closed(states)
+        new: _State
+        if op is _c.LITERAL and av < 128 and av != 10:
+            new = frozenset((s + chr(av).lower(), True) if grow else (s, grow) for s, grow in states)
+        elif op is _c.IN and (chars := _class_chars(av)):
+            new = frozenset(
+                pair for s, grow in states for pair in (((s + ch, True) for ch in chars) if grow else ((s, grow),))
+            )
+        elif op in _ZERO_WIDTH:
+            continue  # consumes nothing
+        elif op is _c.SUBPATTERN:
+            new = _prefix_sequence(list(av[3]), states)
+        elif op is _c.BRANCH:
+            new = frozenset().union(*(_prefix_sequence(list(b), states) for b in av[1]))
+        elif op in _REPEATS:
+            lo, hi, sub = av
+            once = _prefix_sequence(list(sub), states)
+            if hi != 1:
+                once = _closed(once)  # another repetition may follow: stop growing there
+            new = once if lo >= 1 else states | once
+        else:
+            return _closed(states)
+        if len(new) > _MAX_PREFIXES:
+            return _closed(states)
+        states = new
+    return states
+
+
+_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_SPACE: r"\s"}
+
+
+def first_class(pattern: str) -> frozenset[str] | None:
+    """What a match of `pattern` (compiled with re.IGNORECASE) can start with, as the items of
+    a regex character class for text that is not case-folded (`k`, `K`, `\u212a`, `\\d`...);
+    None when it can start with anything (a negated class, an empty match, `.`)."""
+    try:
+        found = _first_items(list(_parser.parse(pattern, re.IGNORECASE)))
+    except Exception:  # an exotic construct: no class, same results
+        return None
+    if not found:
+        return None
+    out: set[str] = set()
+    for item in found:
+        if len(item) == 1 and item.isascii() and item.isalpha():
+            low = item.lower()
+            out.update(re.escape(ch) for ch in low + low.upper() + CASE_EXTRA.get(low, ""))
+        else:
+            out.add(item if item in _CATEGORIES.values() else re.escape(item))
+    return frozenset(out)
+
+
+def _first_items(seq: list) -> set[str] | None:
+    """The characters (and categories) a match of the parsed sequence can start with."""
+    out: set[str] = set()
+    for op, av in seq:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _c.LITERAL:
+            return out | {chr(av)}
+        if op is _c.IN:
+            for o, a in av:
+                if o is _c.LITERAL:
+                    out.add(chr(a))
+                elif o is _c.RANGE and a[1] - a[0] < 128 and a[1] < 128:
+                    out.update(chr(c) for c in range(a[0], a[1] + 1))
+                elif o is _c.CATEGORY and a in _CATEGORIES:
+                    out.add(_CATEGORIES[a])
+                else:
+                    return None
+            return out
+        if op is _c.SUBPATTERN:
+            inner = _first_items(list(av[3]))
+            return None if inner is None else out | inner
+        if op is _c.BRANCH:
+            parts = [_first_items(list(b)) for b in av[1]]
+            if any(p is None for p in parts):
+                return None
+            return out.union(*parts)
+        if op in _REPEATS:
+            lo, _, sub = av
+            inner = _first_items(list(sub))
+            if inner is None:
+                return None
+            out |= inner
+            if lo > 0:
+                return out
+            continue  # optional: what follows can start the match too
+        return None
+    return None  # the pattern can match the empty string
+
+
+def has_lookalikes(text: str) -> bool:
+    """Does `text` hold one of the non-ASCII letters re.IGNORECASE equates with an ASCII one?"""
+    return not text.isascii() and any(ch in text for extra in CASE_EXTRA.values() for ch in extra)
+
+
+def case_trie(words: frozenset[str], lookalikes: bool = True) -> str:
+    """A regex (for the original text, no re.IGNORECASE) matching what starts with one of the
+    lower-case `words` case-insensitively, as re.IGNORECASE would: each letter a class of its
+    cases, so the engine's first-character test skips most branches without trying them.
+    `lookalikes=False` leaves out the four non-ASCII letters (for a text without them: the
+    classes then compile several times faster)."""
+
+    def char(ch: str) -> str:
+        if not ch.isalpha():
+            return re.escape(ch)
+        return "[" + ch + ch.upper() + (CASE_EXTRA.get(ch, "") if lookalikes else "") + "]"
+
+    def build(group: list[str]) -> str:
+        by_first: dict[str, list[str]] = {}
+        ends_here = False
+        for w in group:
+            if w:
+                by_first.setdefault(w[0], []).append(w[1:])
+            else:
+                ends_here = True
+        if ends_here:
+            return ""  # a shorter word already matched: what follows it does not matter
+        alts = [char(ch) + build(rest) for ch, rest in sorted(by_first.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(sorted(words))
+
+
+
+# ---------------------------------------------------------------- search tails
+
+# Share of each character in pasted tool output, in percent (counted over the test fixtures);
+# any other character counts as 0.05. A search for a set of strings tries every position of
+# the text whose character can start one of them, so the set should start with few, rare ones.
+_SHARE = dict(
+    zip(
+        " e0strioancdmpl:u-1fb2v.4h3g/xy6857_9k,w[`\t(])\"=#z'q*+@>|$",
+        (
+            19.61, 5.89, 4.08, 4.0, 3.75, 3.72, 3.7, 3.64, 3.52, 3.1, 2.83, 2.65, 2.35, 2.23, 2.16,
+            2.05, 1.98, 1.76, 1.67, 1.58, 1.46, 1.36, 1.19, 1.14, 1.07, 1.05, 0.93, 0.88, 0.83, 0.79,
+            0.78, 0.78, 0.77, 0.7, 0.62, 0.6, 0.53, 0.53, 0.45, 0.45, 0.4, 0.39, 0.32, 0.31, 0.31,
+            0.31, 0.26, 0.25, 0.23, 0.21, 0.14, 0.13, 0.12, 0.12, 0.1, 0.1, 0.1, 0.08,
+        ),
+        strict=True,
+    )
+)
+# A tail keeps at least this many characters of its string (fewer would wake too many lines);
+# and each further starting character costs as much as this share (random text has them all).
+_MIN_TAIL = 5
+_START_COST = 0.3
+
+
+@functools.lru_cache(maxsize=64)
+def search_tails(needles: frozenset[str]) -> dict[str, str]:
+    """needle -> the tail of it to search for instead. A line that contains a needle contains
+    its tail, so searching for the tails finds every line the needles find (and a few more).
+    The tails start with few, rare characters: a weighted set cover, greedy, over the
+    characters each needle may start a tail of _MIN_TAIL or more characters at."""
+    starts = {n: ({n[0]} if len(n) <= _MIN_TAIL else set(n[: len(n) - _MIN_TAIL + 1])) for n in needles}
+    by_char: dict[str, set[str]] = {}
+    for n, chars in starts.items():
+        for ch in chars:
+            by_char.setdefault(ch, set()).add(n)
+    left, chosen = set(needles), []
+    while left:
+        ch = min(
+            (c for c in by_char if by_char[c] & left),
+            key=lambda c: ((_SHARE.get(c, 0.05) + _START_COST) / len(by_char[c] & left), c),
+        )
+        chosen.append(ch)
+        left -= by_char[ch]
+    out: dict[str, str] = {}
+    for n in needles:
+        if len(n) <= _MIN_TAIL:
+            out[n] = n
+            continue
+        ch = next(c for c in chosen if c in starts[n])
+        out[n] = n[n.index(ch) :]  # the longest such tail
+    return out

@@ -8,9 +8,11 @@ the same evidence.
 Raw-line tools are scanned without any per-line Python work: each line signature carries
 the plain strings one of which any matching line must contain (`needs`, derived from its
 regex by `literals.required`, or chosen in the YAML among the derived sets). The section
-is lower-cased once and searched, in C, for the union of those strings; only the lines
-that contain one meet the real regexes, and a signature that reached its cap drops out of
-the search. So a 10 MB kernel log costs about one plain-string regex pass.
+is lower-cased once and searched, in C, for the union of those strings (as tails that start
+with rare characters, `literals.search_tails`); only the lines that contain one meet the real
+regexes, and a signature that reached its cap drops out of the search. Signatures anchored at
+the line start are found by their literal prefixes instead (`_combined`). So a 10 MB kernel
+log costs about one plain-string regex pass.
 """
 
 from __future__ import annotations
@@ -189,6 +191,10 @@ class _LineTable:
     # needle -> indexes into sigs of the signatures a line may match when a search reports
     # that needle (see `_may_hide`).
     wakes: dict[str, tuple[int, ...]]
+    # Per signature, the tails of its needles that the scan searches for (`literals.search_tails`),
+    # and the signatures each tail can wake.
+    tails: tuple[frozenset[str], ...]
+    tail_wakes: dict[str, tuple[int, ...]]
 
 
 def _may_hide(found: str, other: str) -> bool:
@@ -214,19 +220,21 @@ def _build_line_table(tool: str) -> _LineTable:
         sigs = tuple(s for s in signatures() if "line" in s.keys and ("*" in s.tools or s.anywhere))
     else:
         sigs = tuple(s for s in signatures() if "line" in s.keys and tool in s.tools and not s.anywhere)
-    return _LineTable(sigs, _Wakes(sigs))
+    tail_of = literals.search_tails(frozenset(n for s in sigs for n in s.needs))
+    tails = tuple(frozenset(tail_of[n] for n in s.needs) for s in sigs)
+    return _LineTable(sigs, _Wakes(tuple(s.needs for s in sigs)), tails, _Wakes(tails))
 
 
 class _Wakes(dict):
     """needle -> the signatures it can wake, worked out the first time a search reports that
     needle: a small paste meets a handful of needles, so start-up pays for none of the rest."""
 
-    def __init__(self, sigs: tuple[Signature, ...]) -> None:
+    def __init__(self, strings: tuple[frozenset[str], ...]) -> None:
         super().__init__()
-        self._sigs = sigs
+        self._strings = strings  # per signature, the strings searched for
 
     def __missing__(self, needle: str) -> tuple[int, ...]:
-        woken = tuple(i for i, s in enumerate(self._sigs) if any(_may_hide(needle, m) for m in s.needs))
+        woken = tuple(i for i, mine in enumerate(self._strings) if any(_may_hide(needle, m) for m in mine))
         self[needle] = woken
         return woken
 
@@ -333,48 +341,134 @@ def scan_lines(
     return hits
 
 
+_BLANK = "[ \\t]*"
+_TRIE_LEN = 10
+
+
+@functools.cache
+def _line_start(match_src: str) -> tuple[str, tuple[str, ...] | None]:
+    """For a signature anchored at the line start: the characters it skips first (" \t" for
+    `^[ \t]*`, "" for none), and the lower-case prefixes one of which every line it matches
+    starts with after them (None when it has no good ones: too short, or starting with a
+    character it skips)."""
+    lead, found = literals.line_start(match_src)
+    if not found or min(map(len, found)) < 2 or any(p[0] in lead for p in found):
+        return lead, None
+    return lead, tuple(sorted(found))
+
+
 @functools.lru_cache(maxsize=256)
-def _combined(table_key: str, indexes: frozenset[int]) -> re.Pattern[str]:
+def _combined(table_key: str, indexes: frozenset[int], lookalikes: bool) -> re.Pattern[str]:
+    """The candidate lines of some line-start signatures: a pattern that matches at the newline
+    before every line one of them can match (and a few more; `_check_line` then decides). A
+    literal first character lets the engine jump from newline to newline in C, where a `(?m)^`
+    is tried at every character of the text.
+
+    Most rows begin with a literal word (`^[ \t]*(QEMU|Bochs|...)`): their prefixes
+    (`_line_start`) go into one trie whose letters are classes of their cases, so a line
+    fails at its first character or two, in C. The other rows are tried as they are (the
+    line's blanks skipped once for all of them), behind a lookahead on the characters they
+    can start with when that is known. A lookahead on what any of them can start with comes
+    first: most lines fail there, in one step.
+    """
     table = _line_table(table_key)
-    # Most rows begin `^[ \t]*`: skipping the blanks once per line, not once per row, halves the
-    # cost; and a lookahead on the characters those rows can start with lets every other line
-    # (a prompt, a number, a box-drawing tree) fail at its first character.
-    blank = "[ \\t]*"
-    bodies = [table.sigs[i].match_src[1:] for i in sorted(indexes)]
-    after_blank = [b[len(blank) :] for b in bodies if b.startswith(blank)]
-    others = [b for b in bodies if not b.startswith(blank)]
+    by_lead: dict[str, set[str]] = {}  # the characters skipped first -> prefixes after them
+    after_blank: list[str] = []  # rows `^[ \t]*...` without prefixes: what follows the blanks
+    others: list[str] = []  # other rows without prefixes
+    for i in sorted(indexes):
+        src = table.sigs[i].match_src
+        lead, found = _line_start(src)
+        if found:
+            by_lead.setdefault(lead, set()).update(found)
+        elif src.startswith("^" + _BLANK):
+            after_blank.append(src[1 + len(_BLANK) :])
+        else:
+            others.append(src[1:])
+    # The trie holds the prefixes' first ten characters only: it is a filter (the prefixes
+    # themselves are checked in Python), and a smaller regex compiles faster.
+    parts = [
+        ("[" + re.escape(lead) + "]*" if lead else "")
+        + literals.case_trie(frozenset(w[:_TRIE_LEN] for w in words), lookalikes)
+        for lead, words in sorted(by_lead.items())
+    ]
     known = [(b, literals.first_chars(b)) for b in after_blank]
-    alts = [f"(?:{b})" for b in others] + [f"{blank}(?:{b})" for b, first in known if first is None]
+    blank_alts = [f"(?:{b})" for b, first in known if first is None]
     with_first = [(b, first) for b, first in known if first is not None]
     if with_first:
         chars = set().union(*(first for _, first in with_first))
         chars |= {c.upper() for c in chars} | {c.lower() for c in chars}
         head = "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
-        alts.insert(0, blank + head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
-    return re.compile("^(?:" + "|".join(alts) + ")", re.IGNORECASE | re.MULTILINE)
+        blank_alts.insert(0, head + "(?:" + "|".join(f"(?:{b})" for b, _ in with_first) + ")")
+    alts = [f"(?:{b})" for b in others]
+    if blank_alts:
+        alts.insert(0, _BLANK + "(?:" + "|".join(blank_alts) + ")")
+    if alts:
+        parts.append("(?i:" + "|".join(alts) + ")")
+    body = "(?:" + "|".join(parts) + ")"
+    starts: set[str] | None = set()
+    for lead, words in by_lead.items():
+        starts |= {re.escape(c) for c in lead}
+        extra = literals.CASE_EXTRA if lookalikes else {}
+        starts |= {re.escape(c) for w in words for c in w[0] + w[0].upper() + extra.get(w[0], "")}
+    if after_blank:
+        starts |= {" ", "\\t"}
+    for b in others + after_blank:
+        found = literals.first_class(b)
+        if found is None:
+            starts = None
+            break
+        starts |= found
+    if starts:
+        body = "(?=[" + "".join(sorted(starts)) + "])" + body
+    return re.compile("\n" + body, re.MULTILINE)
 
 
 def _anchored_scan(
     tool: str, live: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
 ) -> list[Hit]:
     """Hits of line-start-anchored signatures: candidate lines from one combined regex, each
-    then checked against every live anchored signature (as the per-line reference does)."""
+    then checked against the live anchored signatures whose prefix it starts with (all of
+    them, for a signature without prefixes), as the per-line reference does."""
     table, key = _line_table(tool), tool
     live_set = set(live)
     counts = {i: used.get(table.sigs[i].id, 0) for i in live_set}
+    starts = {i: _line_start(table.sigs[i].match_src) for i in live_set}
     hits: list[Hit] = []
-    pattern = _combined(key, frozenset(live_set))
+    # The text's own case variants: most pastes hold none of the four non-ASCII look-alikes.
+    lookalikes = literals.has_lookalikes(text)
+    scan = _combined(key, frozenset(live_set), lookalikes)
+    order = sorted(live_set)
     pos, lineno, counted = 0, start, 0
-    while live_set and (m := pattern.search(text, pos)) is not None:
-        line_start = m.start()
+    while live_set:
+        # pos is 0 or just after a newline: the next line at or after pos that a signature may
+        # match (the first line is always read: no newline comes before it).
+        if pos == 0:
+            line_start = 0
+        else:
+            m = scan.search(text, pos - 1)
+            if m is None:
+                break
+            line_start = m.start() + 1
         line_end = text.find("\n", line_start)
         if line_end < 0:
             line_end = len(text)
         lineno += text.count("\n", counted, line_start)
         counted = line_start
         line = text[line_start:line_end]
-        if _check_line(table, sorted(live_set), line, lineno, source, counts, live_set, hits) and live_set:
-            pattern = _combined(key, frozenset(live_set))
+        heads: dict[str, str] = {}  # skipped characters -> the folded start of the rest of the line
+        candidates = []
+        for i in order:
+            lead, found = starts[i]
+            if found is not None:
+                rest = heads.get(lead)
+                if rest is None:
+                    rest = heads[lead] = literals.fold(line.lstrip(lead)[:32])  # the prefixes are shorter
+                if not rest.startswith(found):
+                    continue
+            candidates.append(i)
+        if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
+            scan = _combined(key, frozenset(live_set), lookalikes)
+            order = sorted(live_set)
         pos = line_end + 1
         if pos > len(text):
             break
@@ -409,22 +503,47 @@ def _check_line(
 def _needle_scan(
     table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
 ) -> list[Hit]:
-    """Hits of the other line signatures, found through the plain strings they need."""
+    """Hits of the other line signatures, found through the plain strings they need.
+
+    The search is for the tails of those strings (`literals.search_tails`): every line with a
+    needle has its tail. Only a line too long to read whole is read as the needles' own search
+    reads it, in windows around each needle, so its windows are the same.
+    """
     if not live_at_start:
         return []
     live = set(live_at_start)
-    needles = frozenset(n for i in live for n in table.sigs[i].needs)
     low = literals.fold(text)
     counts = {i: used.get(table.sigs[i].id, 0) for i in live}
     hits: list[Hit] = []
-    search, find_all = literals.finder(needles).search, literals.finder(needles).findall
+
+    def tails() -> re.Pattern[str]:
+        return literals.finder(frozenset(n for i in live for n in table.tails[i]))
+
+    def needles() -> re.Pattern[str]:  # only for long lines: most pastes never compile it
+        return literals.finder(frozenset(n for i in live for n in table.sigs[i].needs))
+
+    by_tails = tails()
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
-    while (m := search(low, pos)) is not None:
+    while (m := by_tails.search(low, pos)) is not None:
+        wakes, find_all = table.tail_wakes, by_tails.findall
         nl = low.rfind("\n", pos, m.start())
         line_start = nl + 1 if nl >= 0 else pos
         line_end = low.find("\n", m.end())
         if line_end < 0:
             line_end = len(low)
+        if line_end - line_start > _LONG_LINE:
+            # Every needle from pos on is on this line or a later one (its tail is): find the
+            # first as the needles' search does.
+            by_needles = needles()
+            m = by_needles.search(low, pos)
+            if m is None:
+                break
+            wakes, find_all = table.wakes, by_needles.findall
+            nl = low.rfind("\n", pos, m.start())
+            line_start = nl + 1 if nl >= 0 else pos
+            line_end = low.find("\n", m.end())
+            if line_end < 0:
+                line_end = len(low)
         lineno += text.count("\n", pos, line_start)
         window_end = line_end
         if line_end - line_start > _LONG_LINE:
@@ -433,17 +552,16 @@ def _needle_scan(
             line_start = max(line_start, m.start() - _WINDOW_BEFORE)
             window_end = min(line_end, m.end() + _WINDOW_AFTER)
         low_line = low[line_start:window_end]
-        # Which signatures can match: those woken by the needles a search reports on this line
-        # (a needle it skips is inside or overlaps one it reports, which wakes it too).
+        # Which signatures can match: those woken by the strings a search reports on this line
+        # (one it skips is inside or overlaps one it reports, which wakes it too).
         woken: set[int] = set()
         for n in find_all(low_line):
-            woken.update(table.wakes[n])
+            woken.update(wakes[n])
         line = text[line_start:window_end]
         if _check_line(table, sorted(woken & live), line, lineno, source, counts, live, hits):
             if not live:
                 break
-            needles = frozenset(n for i in live for n in table.sigs[i].needs)
-            search, find_all = literals.finder(needles).search, literals.finder(needles).findall
+            by_tails = tails()
         if window_end < line_end:
             pos = window_end  # the rest of the same long line
             continue

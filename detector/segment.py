@@ -589,28 +589,23 @@ _ONE_LINE = re.compile(
 _LOOP = re.compile(r"^[ \t]*(?:for|while|until|if|case)\b")
 
 
+# The pieces of a command line, in order: a quoted string (to its closing quote, or to the end),
+# a separator, or a run of anything else.
+_COMMAND_TOKEN = re.compile(r"""'[^']*'?|"[^"]*"?|;|&&|\|\||[^;&|'"]+|[&|]""")
+
+
 def subcommands(command: str) -> list[str]:
     """`a; b && c || d` -> [a, b, c, d] (separators inside quotes are kept; loops stay whole)."""
     if _LOOP.match(command) or not any(c in command for c in ";&|"):
         return [command.strip()]
-    parts, buf, quote, i = [], [], "", 0
-    while i < len(command):
-        ch = command[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            buf.append(ch)
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
-        elif ch == ";" or command.startswith(("&&", "||"), i):
+    parts, buf = [], []
+    for m in _COMMAND_TOKEN.finditer(command):
+        token = m.group()
+        if token in (";", "&&", "||"):
             parts.append("".join(buf).strip())
             buf = []
-            i += 1 if ch == ";" else 2
-            continue
         else:
-            buf.append(ch)
-        i += 1
+            buf.append(token)
     parts.append("".join(buf).strip())
     return [p for p in parts if p]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -86,6 +86,29 @@ _VIRT_WORD = re.compile(
     r"(?m)^[^\n]{0,120}?\b(?P<tool>systemd-detect-virt|virt-what)\b[^\n;&|]{0,60}[ \t]*\n"
     r"(?:[ \t]*\n)?[ \t]*(?P<word>[a-z][a-z0-9_-]{1,24})[ \t]*$"
 )
+
+
+_VIRT_TOOLS = ("systemd-detect-virt", "virt-what")
+
+
+def _virt_words(text: str) -> Iterator[re.Match[str]]:
+    """`_VIRT_WORD.finditer(text)`, tried only at the lines that name a virt tool (found by
+    str.find): the regex alone tries up to 120 characters of every line of the paste."""
+    starts: set[int] = set()
+    for tool in _VIRT_TOOLS:
+        i = text.find(tool)
+        while i >= 0:
+            starts.add(text.rfind("\n", 0, i) + 1)
+            nl = text.find("\n", i)
+            i = text.find(tool, nl + 1) if nl >= 0 else -1
+    end = 0
+    for start in sorted(starts):
+        if start < end:
+            continue  # inside the last match, where finditer does not look either
+        m = _VIRT_WORD.match(text, start)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 # ohai's `"virtualization": {"systems": {...}, "system": "openstack", "role": "guest"}`: the
@@ -163,7 +186,7 @@ def facts(text: str) -> list[Fact]:
     if '"virtualization"' in text or "ohai virtualization" in text:
         out += _ohai_facts(text)
     line, last = 1, 0
-    for m in _VIRT_WORD.finditer(text):
+    for m in _virt_words(text):
         start = m.start("word")
         line += text.count("\n", last, start)
         last = start

@@ -122,7 +122,7 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         if record == "oem" and k.startswith("string"):
             facts.append(Fact("oem.string", value, lineno, raw))
             continue
-        if _UNAVAILABLE.search(line) and (line.startswith(("/", "#")) or "dmidecode" in low):
+        if (line.startswith(("/", "#")) or "dmidecode" in low) and _UNAVAILABLE.search(line):
             facts.append(Fact("dmi.unavailable", line, lineno, raw))
             continue
         field = _FIELDS.get(k)

@@ -367,3 +367,26 @@ def test_a_dump_repeated_says_what_it_says_once():
     once, many = analyze(one), analyze(one * 50)
     assert (many.verdict, many.hypervisor) == (once.verdict, once.hypervisor)
     assert {e.signal for e in many.evidence} == {e.signal for e in once.evidence}
+
+
+def test_case_trie_matches_what_ignorecase_matches():
+    # Every character re.IGNORECASE lets an ASCII letter match, and no other.
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        want = set(re.findall(letter, everything, re.IGNORECASE))
+        assert set(re.findall(literals.case_trie(frozenset({letter})), everything)) == want, letter
+
+
+def test_line_start_prefixes():
+    assert literals.prefixes(r"(QEMU|Bochs)[ \t]*$") == {"qemu", "bochs", "qemu ", "qemu\t", "bochs ", "bochs\t"}
+    assert literals.prefixes(r"(/sys/)?uuid:0") == {"/sys/uuid:0", "uuid:0"}
+    assert literals.prefixes(r"\d+ kvm") is None
+    assert literals.prefixes(r"(kvm|\w+)") is None
+    rng = random.Random(3)
+    for sig in rules.signatures():
+        found = literals.prefixes(sig.match_src.removeprefix("^").removeprefix("[ \\t]*"))
+        if not sig.match_src.startswith("^") or not found:
+            continue
+        for line in examples(sig, rng, n=4):
+            start = literals.fold(line.lstrip(" \t") if sig.match_src.startswith("^[ \\t]*") else line)
+            assert start.startswith(tuple(found)), (sig.id, line)

@@ -95,3 +95,39 @@ def test_unflatten_restores_lines():
     flat = "Architecture: x86_64 CPU op-mode(s): 32-bit, 64-bit Vendor ID: GenuineIntel Hypervisor vendor: KVM Virtualization type: full"
     out = segment.normalize(flat)
     assert "\nHypervisor vendor: KVM" in out
+
+
+def _subcommands_by_character(command: str) -> list[str]:
+    """The character-by-character reading `segment.subcommands` must agree with."""
+    parts, buf, quote, i = [], [], "", 0
+    while i < len(command):
+        ch = command[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            buf.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == ";" or command.startswith(("&&", "||"), i):
+            parts.append("".join(buf).strip())
+            buf = []
+            i += 1 if ch == ";" else 2
+            continue
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf).strip())
+    return [p for p in parts if p]
+
+
+def test_subcommands_split_as_read_character_by_character():
+    import random
+
+    rng = random.Random(11)
+    samples = ["a; b && c || d", "echo 'x;y' && z", 'a "b||c" |||d', "a &&& b", "x'unterminated; y", "a|b&c"]
+    samples += ["".join(rng.choice("ab ;&|'\"\n") for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    for command in samples:
+        if segment._LOOP.match(command) or not any(c in command for c in ";&|"):
+            continue
+        assert segment.subcommands(command) == _subcommands_by_character(command), command

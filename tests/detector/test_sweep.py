@@ -19,3 +19,18 @@ def test_a_bare_manufacturer_of_a_cpu_or_dimm_is_no_system_maker():
     # a hypervisor's name under a bare key still counts, and so does a maker of whole systems
     assert analyze("manufacturer: QEMU\n").verdict == "virtual"
     assert analyze("manufacturer: Dell Inc.\n").vendor == "dell"
+
+
+def test_virt_words_are_the_regex_matches():
+    from detector import sweep
+
+    texts = [
+        "$ systemd-detect-virt\nkvm\n$ virt-what\n\nxen\nxen-hvm\n",
+        "systemd-detect-virt virt-what\nkvm\nvirt-what\nvmware\n",
+        "x" * 130 + " systemd-detect-virt\nkvm\n# systemd-detect-virt\n# virt-what\nnone\n",
+        "virt-what",
+        "prose about virt-what; and systemd-detect-virt\n  oracle  \n",
+    ]
+    for text in texts:
+        want = [(m.start(), m.group(0)) for m in sweep._VIRT_WORD.finditer(text)]
+        assert [(m.start(), m.group(0)) for m in sweep._virt_words(text)] == want, text
