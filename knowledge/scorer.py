@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import chain, compress, pairwise
 from operator import add
 from pathlib import Path
 
@@ -162,14 +162,16 @@ class Model:
         near = [feats.NEAR] if feats.NEAR in named else []  # not divided by sqrt(words)
         if near:
             named.remove(feats.NEAR)
+        # Most bigrams have no weight: `compress` keeps the ones that do without a Python step
+        # per bigram (the same features in the same order, so the same sums).
+        has_g, has_e = self.gate_w.__contains__, self.entry_w.__contains__
         for names, weight in ((bigrams, 1.0), (named, v)):
-            for f, g in zip(names, map(gw, names), strict=True):
-                if g is not None:
-                    gv = g * weight
-                    z += gv
-                    if explain:
-                        contrib[f] = contrib.get(f, 0.0) + gv * scale
-            columns += [(col, weight) for col in map(ew, names) if col is not None]
+            for f in compress(names, map(has_g, names)):
+                gv = gw(f) * weight
+                z += gv
+                if explain:
+                    contrib[f] = contrib.get(f, 0.0) + gv * scale
+            columns += [(ew(f), weight) for f in compress(names, map(has_e, names))]
         z = self.gate_bias + z * scale
         for f in near:
             g = gw(f)
