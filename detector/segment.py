@@ -106,11 +106,11 @@ _KNOWN_COMMANDS = (
 )
 
 # Prompt lines: `$ cmd`, `user@host:~$ cmd`, `[user@host dir]# cmd`, `host% cmd` / `host# cmd` (zsh, BSD), `PS C:\> cmd`,
-# `C:\Users\me> cmd`. A bare `# ...` counts only when a known command follows, because
+# `C:\Users\me> cmd`, `user@:~$ cmd` (the host name redacted by the poster). A bare `# ...` counts only when a known command follows, because
 # dmidecode prints `# dmidecode 3.3` and s390 cpuinfo has `# processors : 1`.
 _PROMPT = re.compile(
     r"""^[ \t]*(?:
-        (?:\([\w.-]{1,64}\)[ \t]*)?(?:\[?[\w.-]{1,64}@[\w.-]{1,253}[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|[A-Za-z][\w.-]{0,63}[%#]|\$|%|❯|➜[^\n]{0,40}?\s)
+        (?:\([\w.-]{1,64}\)[ \t]*)?(?:\[?[\w.-]{1,64}@[\w.-]{0,253}[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|[A-Za-z][\w.-]{0,63}[%#]|\$|%|❯|➜[^\n]{0,40}?\s)
         |PS[ \t][A-Za-z]:[^\n>]{0,80}>
         |[A-Za-z]:\\[^\n>]{0,80}>
     )[ \t]+(?P<cmd>\S[^\n]*)$""",

@@ -112,6 +112,9 @@ def _fastfetch_facts(text: str) -> list[Fact]:
             if key:
                 at = m.end() + f.start()
                 out.append(Fact(key, f.group("v").strip(), text.count("\n", 0, at) + 1, f.group(0)))
+                if key == "system.product":
+                    # The Host module is what fastfetch's text output prints as `Host:`.
+                    out.append(Fact("system.dmi_line", f.group("v").strip(), text.count("\n", 0, at) + 1, f.group(0)))
     return out
 
 

@@ -79,9 +79,16 @@ def _best(hits: Iterable[Hit], kind: str) -> float:
     return max((h.sig.weight for h in hits if h.sig.points_to == kind), default=0.0)
 
 
+# Groups whose signals say the same thing and count as one hint: every "hosts VMs" sign,
+# and each hardware-only family (`hw-sensors`, `hw-edac`, `hw-radio`...: the same driver seen
+# in an oops module list, in lsmod and in dmesg is one fact).
+HW_HINT_PREFIX = "hw-"
+
+
 def _hint_key(h: Hit) -> str:
     """Signals that say the same thing count once: every "hosts VMs" sign is one hint."""
-    return HOSTING_GROUP if h.sig.group == HOSTING_GROUP else h.sig.id
+    g = h.sig.group
+    return g if g and (g == HOSTING_GROUP or g.startswith(HW_HINT_PREFIX)) else h.sig.id
 
 
 def _combined(hits: list[Hit], kind: str) -> float:

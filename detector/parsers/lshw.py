@@ -20,6 +20,12 @@ _NODE_FACT = {
     "disk": "disk.model",
     **dict.fromkeys(("storage", "scsi", "sata", "sas", "raid", "nvme", "ide"), "disk.model"),
 }
+# Nodes that are parts, never the machine: `lshw -C memory` starts at `*-firmware` or `*-memory`,
+# whose banks' vendor is the DIMM's maker (Kingston, Samsung), not the system's.
+_PART_NODES = frozenset(
+    "firmware memory bank cache cpu processor pci usb isa cdrom multimedia input serial generic "
+    "communication power battery volume bridge".split()
+)
 _SHORT_CLASSES = "system|bus|memory|processor|bridge|storage|disk|display|network|input|multimedia|communication|generic|volume|power|tape|printer"
 # Path (optional), device (optional), class word, description. Class words are lower case
 # in lshw; bounded single-token groups keep the match linear.
@@ -63,7 +69,7 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             node_class = name
             # `lshw -C network` starts at a device node: only an unnamed class is the machine.
             node = (
-                "board" if name == "core" else ("system" if not seen and name not in _NODE_FACT else "other")
+                "board" if name == "core" else ("system" if not seen and name not in _NODE_FACT and name not in _PART_NODES else "other")
             )
             continue
         key, sep, value = line.partition(":")
