@@ -16,6 +16,7 @@ every character at its offset.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import re._constants as _c  # the regex parser's opcodes (stable across 3.11-3.13)
 import re._parser as _parser
@@ -34,6 +35,21 @@ _ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 
 Requirement = frozenset[str]
+
+# What `candidates` and `line_start` derive from each shipped regex, computed ahead
+# (`python -m detector.literals`): parsing some 500 regexes was a third of a small
+# `farmhand analyze`. A regex the file does not hold is derived on the spot, so a new signature
+# works before the file is rewritten; tests/detector/test_literals_file.py fails until it is.
+SHIPPED = __import__("pathlib").Path(__file__).with_name("literals.json")
+
+
+@functools.cache
+def _shipped() -> dict[str, dict]:
+    try:
+        data = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return {"candidates": data.get("candidates", {}), "line_start": data.get("line_start", {})}
 
 
 def fold(text: str) -> str:
@@ -65,7 +81,8 @@ def _class_chars(items: list) -> set[str] | None:
     return chars
 
 
-def _score(req: Requirement) -> tuple[int, int]:
+def score(req: Requirement) -> tuple[int, int]:
+    """How good a literal set is for the scan: long strings first, then few of them."""
     return min(min(map(len, req)), _GOOD_LEN), -len(req)
 
 
@@ -104,7 +121,7 @@ def _sequence(items: list, out: list[Requirement]) -> Requirement | None:
                 found.append(sub)
     flush()
     out.extend(found)
-    return max(found, key=_score) if found else None
+    return max(found, key=score) if found else None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -116,6 +133,14 @@ def _parsed(pattern: str) -> _parser.SubPattern:
 
 def candidates(pattern: str) -> list[Requirement]:
     """Every literal set of which any match of `pattern` (case-insensitive) contains a member."""
+    got = _shipped()["candidates"].get(pattern)
+    if got is not None:
+        return [frozenset(r) for r in got]
+    return derive_candidates(pattern)
+
+
+def derive_candidates(pattern: str) -> list[Requirement]:
+    """`candidates`, derived from the parsed regex (never from the shipped file)."""
     out: list[Requirement] = []
     _sequence(list(_parsed(pattern)), out)
     return out
@@ -124,7 +149,7 @@ def candidates(pattern: str) -> list[Requirement]:
 def required(pattern: str) -> Requirement | None:
     """The best such set (long strings, few alternatives), or None if the regex has none."""
     found = candidates(pattern)
-    return max(found, key=_score) if found else None
+    return max(found, key=score) if found else None
 
 
 def _trie(words: list[str]) -> str:
@@ -239,6 +264,14 @@ def prefixes(pattern: str) -> frozenset[str] | None:
 def line_start(pattern: str) -> tuple[str, frozenset[str] | None]:
     """For a regex read at a line start: the characters it first skips (`[ \\t]*` -> " \\t";
     "" when it does not begin so), and `prefixes` of what comes after them."""
+    got = _shipped()["line_start"].get(pattern)
+    if got is not None:
+        return got[0], None if got[1] is None else frozenset(got[1])
+    return derive_line_start(pattern)
+
+
+def derive_line_start(pattern: str) -> tuple[str, frozenset[str] | None]:
+    """`line_start`, derived from the parsed regex (never from the shipped file)."""
     try:
         items = list(_parsed(pattern))
     except Exception:  # an exotic construct: no prefixes, same results
@@ -444,3 +477,34 @@ def search_tails(needles: frozenset[str]) -> dict[str, str]:
         ch = next(c for c in chosen if c in starts[n])
         out[n] = n[n.index(ch) :]  # the longest such tail
     return out
+
+
+# --- the shipped file ------------------------------------------------------------------------
+
+
+def derived_file() -> dict[str, dict]:
+    """What `literals.json` must hold: every regex of signatures.yaml that the line scans read,
+    derived afresh (the file's content, as `python -m detector.literals` writes it)."""
+    from detector import rules
+
+    cands: dict[str, list[list[str]]] = {}
+    starts: dict[str, list] = {}
+    for row in rules.rows():
+        for key in ("match", "command"):
+            src = row.get(key)
+            if isinstance(src, str) and src not in cands:
+                cands[src] = [sorted(r) for r in derive_candidates(src)]
+        src = row.get("match")
+        if isinstance(src, str) and src not in starts:
+            lead, found = derive_line_start(src)
+            starts[src] = [lead, None if found is None else sorted(found)]
+    return {"candidates": dict(sorted(cands.items())), "line_start": dict(sorted(starts.items()))}
+
+
+def dumps_file(data: dict[str, dict]) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=0, separators=(",", ":")) + "\n"
+
+
+if __name__ == "__main__":
+    SHIPPED.write_text(dumps_file(derived_file()), encoding="utf-8")
+    print(f"wrote {SHIPPED.name}")

@@ -157,20 +157,26 @@ def _needs(row: dict[str, Any]) -> frozenset[str]:
         if chosen not in found:
             raise ValueError(f"signature {row['id']}: needs {sorted(chosen)} is not required by its regex")
         return chosen
-    best = literals.required(row["match"])
+    best = max(found, key=literals.score) if found else None  # what `literals.required` picks
     if not best:
         raise ValueError(f"signature {row['id']}: its regex requires no literal string; add one")
     return best
 
 
 @functools.cache
-def signatures() -> tuple[Signature, ...]:
-    """All signatures, in file order (loaded once)."""
+def rows() -> tuple[dict[str, Any], ...]:
+    """signatures.yaml's rows as written (loaded once)."""
     text = resources.files("detector").joinpath("signatures.yaml").read_text(encoding="utf-8")
     # libyaml's loader when present: the pure-Python one spends ~0.13 s on this file, a
     # third of a small `farmhand analyze`.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return tuple(_compile(row) for row in yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
+    return tuple(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
+
+
+@functools.cache
+def signatures() -> tuple[Signature, ...]:
+    """All signatures, in file order (loaded once)."""
+    return tuple(_compile(row) for row in rows())
 
 
 @functools.cache
