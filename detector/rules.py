@@ -506,6 +506,13 @@ def _check_line(
     return retired
 
 
+def _line_of(low: str, pos: int, m: re.Match[str]) -> tuple[int, int]:
+    """Start and end of the line holding match `m`, looking back no further than `pos`."""
+    nl = low.rfind("\n", pos, m.start())
+    end = low.find("\n", m.end())
+    return (nl + 1 if nl >= 0 else pos), (end if end >= 0 else len(low))
+
+
 def _needle_scan(
     table: _LineTable, live_at_start: frozenset[int], text: str, start: int, source: str, used: dict[str, int]
 ) -> list[Hit]:
@@ -532,11 +539,7 @@ def _needle_scan(
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
     while (m := by_tails.search(low, pos)) is not None:
         wakes, find_all = table.tail_wakes, by_tails.findall
-        nl = low.rfind("\n", pos, m.start())
-        line_start = nl + 1 if nl >= 0 else pos
-        line_end = low.find("\n", m.end())
-        if line_end < 0:
-            line_end = len(low)
+        line_start, line_end = _line_of(low, pos, m)
         if line_end - line_start > _LONG_LINE:
             # Every needle from pos on is on this line or a later one (its tail is): find the
             # first as the needles' search does.
@@ -545,11 +548,7 @@ def _needle_scan(
             if m is None:
                 break
             wakes, find_all = table.wakes, by_needles.findall
-            nl = low.rfind("\n", pos, m.start())
-            line_start = nl + 1 if nl >= 0 else pos
-            line_end = low.find("\n", m.end())
-            if line_end < 0:
-                line_end = len(low)
+            line_start, line_end = _line_of(low, pos, m)
         lineno += text.count("\n", pos, line_start)
         window_end = line_end
         if line_end - line_start > _LONG_LINE:
