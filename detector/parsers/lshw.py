@@ -23,8 +23,7 @@ _NODE_FACT = {
 # Nodes that are parts, never the machine: `lshw -C memory` starts at `*-firmware` or `*-memory`,
 # whose banks' vendor is the DIMM's maker (Kingston, Samsung), not the system's.
 _PART_NODES = frozenset(
-    "firmware memory bank cache cpu processor pci usb isa cdrom multimedia input serial generic "
-    "communication power battery volume bridge".split()
+    ["firmware", "memory", "bank", "cache", "cpu", "processor", "pci", "usb", "isa", "cdrom", "multimedia", "input", "serial", "generic", "communication", "power", "battery", "volume", "bridge"]
 )
 _SHORT_CLASSES = "system|bus|memory|processor|bridge|storage|disk|display|network|input|multimedia|communication|generic|volume|power|tape|printer"
 # Path (optional), device (optional), class word, description. Class words are lower case

@@ -1,8 +1,8 @@
 """Recording a decision: one audit row without text, one log line with the reason, the metrics."""
 
 import json
-import re
 import logging
+import re
 from datetime import UTC, datetime
 
 from bot.audit import record
