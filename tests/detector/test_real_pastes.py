@@ -19,10 +19,13 @@ HERE = Path(__file__).resolve().parents[1] / "fixtures" / "real-pastes"
 # (every set has been read), so a change that loses ground fails.
 FLOORS = {
     "tune": (83, 0, 79),
-    "holdout": (78, 2, 58),
+    "holdout": (78, 2, 59),
     "holdout2": (74, 0, 60),
-    "holdout3": (114, 0, 79),
+    "holdout3": (114, 0, 80),
     "holdout4": (100, 0, 60),
+    # holdout5 was measured once, blind (52/111, exact 48, 1 bare-metal <-> virtual error),
+    # then read: development data since.
+    "holdout5": (81, 0, 77),
 }
 
 
