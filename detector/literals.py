@@ -20,6 +20,8 @@ import json
 import re
 import re._constants as _c  # the regex parser's opcodes (stable across 3.11-3.13)
 import re._parser as _parser
+from collections.abc import Callable
+from pathlib import Path
 
 # Largest set of alternatives one requirement may hold (a branch of 40 chipset names is fine).
 _MAX_SET = 128
@@ -40,7 +42,7 @@ Requirement = frozenset[str]
 # (`python -m detector.literals`): parsing some 500 regexes was a third of a small
 # `farmhand analyze`. A regex the file does not hold is derived on the spot, so a new signature
 # works before the file is rewritten; tests/detector/test_literals_file.py fails until it is.
-SHIPPED = __import__("pathlib").Path(__file__).with_name("literals.json")
+SHIPPED = Path(__file__).with_name("literals.json")
 
 
 @functools.cache
@@ -152,12 +154,14 @@ def required(pattern: str) -> Requirement | None:
     return max(found, key=score) if found else None
 
 
-def _trie(words: list[str]) -> str:
+def _trie(words: list[str], char: Callable[[str], str] = re.escape, *, prefixes: bool = False) -> str:
     """A regex for a set of strings, as a trie: `kvm(?:-clock: |-guest: )`.
 
     The engine then tries one alternative per distinct next character instead of one per
     string, about 3x faster on a log. Longer strings are tried first at each position
     (greedy `?`), so a search reports the longest needle starting at its position.
+    `prefixes`: match what starts with one of the words (where a shorter word ends, what
+    follows it does not matter); `char` writes one character.
     """
     by_first: dict[str, list[str]] = {}
     ends_here = False
@@ -166,7 +170,9 @@ def _trie(words: list[str]) -> str:
             by_first.setdefault(w[0], []).append(w[1:])
         else:
             ends_here = True
-    alts = [re.escape(ch) + _trie(rest) for ch, rest in sorted(by_first.items())]
+    if prefixes and ends_here:
+        return ""
+    alts = [char(ch) + _trie(rest, char, prefixes=prefixes) for ch, rest in sorted(by_first.items())]
     if not alts:
         return ""
     if len(alts) == 1 and not ends_here:
@@ -410,20 +416,7 @@ def case_trie(words: frozenset[str], lookalikes: bool = True) -> str:
             return re.escape(ch)
         return "[" + ch + ch.upper() + (CASE_EXTRA.get(ch, "") if lookalikes else "") + "]"
 
-    def build(group: list[str]) -> str:
-        by_first: dict[str, list[str]] = {}
-        ends_here = False
-        for w in group:
-            if w:
-                by_first.setdefault(w[0], []).append(w[1:])
-            else:
-                ends_here = True
-        if ends_here:
-            return ""  # a shorter word already matched: what follows it does not matter
-        alts = [char(ch) + build(rest) for ch, rest in sorted(by_first.items())]
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return build(sorted(words))
+    return _trie(sorted(words), char, prefixes=True)
 
 
 
