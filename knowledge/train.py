@@ -244,17 +244,13 @@ class Gate:
 
     def fit(self, x, y) -> Gate:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
-
-        def lr():
-            return LogisticRegression(C=self.c, solver="liblinear", dual=True, max_iter=2000, tol=1e-5, random_state=0)
 
         seen = (x > 0).astype(float)
         pos = NB_ALPHA + np.asarray(seen[y == 1].sum(axis=0)).ravel()
         neg = NB_ALPHA + np.asarray(seen[y == 0].sum(axis=0)).ravel()
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-        plain = lr().fit(x, y)
-        nb = lr().fit(x.multiply(ratio).tocsr(), y)
+        plain = _logistic(self.c).fit(x, y)
+        nb = _logistic(self.c).fit(x.multiply(ratio).tocsr(), y)
         w_plain = plain.coef_[0]
         w_nb = nb.coef_[0] * ratio
         sa = float(np.std(x @ w_plain + plain.intercept_[0])) or 1.0
@@ -272,10 +268,16 @@ def _gate(c: float | None = None) -> Gate:
 
 
 def _entry_model(c: float | None = None):
-    from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    return OneVsRestClassifier(LogisticRegression(C=ENTRY_C if c is None else c, solver="liblinear", dual=True, max_iter=2000, tol=1e-5, random_state=0))
+    return OneVsRestClassifier(_logistic(ENTRY_C if c is None else c))
+
+
+def _logistic(c: float):
+    """Every regression the model is made of: liblinear's dual form, seeded (see the top)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=2000, tol=1e-5, random_state=0)
 
 
 def _folds(groups: Sequence[str], k: int = FOLDS, dealt: Iterable[str] | None = None) -> list[int]:
