@@ -3,6 +3,10 @@
 Returns `cpu.arch`, `cpu.vendor_id`, `cpu.model`, `cpu.hypervisor_vendor`,
 `cpu.virtualization` (VT-x/AMD-V: what the CPU can do, not what it is),
 `cpu.virtualization_type` (full/para/container: what lscpu saw from inside) and `cpu.flags`.
+Two facts of the whole section: `cpu.freq_range` (`CPU max MHz` and `CPU min MHz` both
+printed: a cpufreq driver drives the CPU's clock, which hypervisors do not give their guests)
+and `cpu.vt_no_hypervisor` (VT-x/AMD-V shown, no `Hypervisor vendor` line anywhere in the
+section, and lines after it: a guest with nested virtualization prints both).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ _KEYS = {
     "bios vendor id": "bios.vendor",
     "bios model name": "cpu.bios_model",
 }
+# Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
+_AFTER_VIRT = ("l1d cache", "l1i cache", "l2 cache", "l3 cache", "numa node0 cpu(s)", "vulnerability ")
 
 
 def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
@@ -29,11 +35,18 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     facts: list[Fact] = []
     seen: set[str] = set()
     lines = text.split("\n")
+    mhz: dict[str, int] = {}
+    virt_line = -1
+    after_virt = False
     for i, raw in enumerate(lines):
         key, sep, value = raw.partition(":")
         if not sep:
             continue
         k = key.strip().lower()
+        if k in ("cpu max mhz", "cpu min mhz") and value.strip():
+            mhz.setdefault(k, i)
+        if virt_line >= 0 and k.startswith(_AFTER_VIRT):
+            after_virt = True
         fact_key = _KEYS.get(k)
         value = value.strip()
         if fact_key is None or not value or fact_key in seen:
@@ -41,7 +54,14 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         if fact_key == "cpu.flags":
             value = _wrapped_flags(value, lines[i + 1 :])
         seen.add(fact_key)
+        if fact_key == "cpu.virtualization" and value.upper() in ("VT-X", "AMD-V"):
+            virt_line = i
         facts.append(Fact(fact_key, value, start + i, raw))
+    if len(mhz) == 2:
+        i = mhz["cpu max mhz"]
+        facts.append(Fact("cpu.freq_range", "cpufreq", start + i, lines[i]))
+    if virt_line >= 0 and after_virt and "cpu.hypervisor_vendor" not in seen:
+        facts.append(Fact("cpu.vt_no_hypervisor", "yes", start + virt_line, lines[virt_line]))
     return Parsed(tuple(facts))
 
 

@@ -18,10 +18,10 @@ HERE = Path(__file__).resolve().parents[1] / "fixtures" / "real-pastes"
 # (right, bare-metal <-> virtual errors at most, exactly the truth) today: development figures
 # (every set has been read), so a change that loses ground fails.
 FLOORS = {
-    "tune": (83, 0, 79),
+    "tune": (83, 0, 80),
     "holdout": (78, 2, 59),
-    "holdout2": (74, 0, 60),
-    "holdout3": (114, 0, 80),
+    "holdout2": (74, 0, 61),
+    "holdout3": (114, 0, 81),
     "holdout4": (100, 0, 60),
     # holdout5 was measured once, blind (52/111, exact 48, 1 bare-metal <-> virtual error),
     # then read: development data since.
