@@ -140,7 +140,7 @@ def test_missing_and_directory_paths_are_one_line_errors_without_errno(tmp_path,
 # -- a terminal with nothing piped ----------------------------------------------------------
 
 
-def _on_pty(args: list[str], feed: bytes | None, *, stderr_tty: bool = False) -> tuple[str, str, int]:
+def _on_pty(args: list[str], feed: bytes | None, *, stderr_tty: bool = False, timeout: float = 60) -> tuple[str, str, int]:
     """Run farmhand with stdin (or stderr) on a pseudo-terminal; returns (stdout, stderr, code)."""
     master, slave = pty.openpty()
     env = dict(os.environ, COLUMNS="100", TERM="xterm")
@@ -172,7 +172,7 @@ def _on_pty(args: list[str], feed: bytes | None, *, stderr_tty: bool = False) ->
                 seen += chunk
             elif proc.poll() is not None:
                 break
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=timeout)
     os.close(master)
     return out.decode(), (seen if stderr_tty else err).decode(errors="replace"), proc.returncode
 
@@ -318,8 +318,9 @@ def test_a_huge_analyze_shows_a_spinner_on_a_terminal_only(tmp_path):
     assert piped.returncode == 0 and "reading the paste" not in piped.stderr
 
 
+@pytest.mark.timeout(600)  # a real training run: 30 s on a fast machine, 80-120 s on a slow one
 def test_train_tells_its_stages_on_a_terminal(tmp_path):
-    out, err, code = _on_pty(["train", "--out", str(tmp_path / "m.json")], None, stderr_tty=True)
+    out, err, code = _on_pty(["train", "--out", str(tmp_path / "m.json")], None, stderr_tty=True, timeout=540)
     assert code == 0, err
     assert "training" in err and "training" not in out.replace("wrote", "")
     assert out.startswith("wrote ") and (tmp_path / "m.json").is_file()
