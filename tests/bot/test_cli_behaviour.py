@@ -159,7 +159,7 @@ def _on_pty(args: list[str], feed: bytes | None, *, stderr_tty: bool = False, ti
         time.sleep(0.5)
         os.write(master, feed + b"\n\x04")
     if stderr_tty:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout  # keep reading: a full terminal buffer would block the child
         while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
