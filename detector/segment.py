@@ -164,9 +164,11 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "inxi",
     ),
+    # Not `Firmware Version:`: smartctl prints it under every disk's Device Model, and a
+    # hostnamectl section opened there swallowed the disk listings after it.
     (
         re.compile(
-            r"^[ \t]*(?:Hardware Vendor|Hardware Model|Firmware Version|Operating System|Icon name):[ \t]+\S"
+            r"^[ \t]*(?:Hardware Vendor|Hardware Model|Operating System|Icon name):[ \t]+\S"
         ),
         "hostnamectl",
     ),

@@ -81,6 +81,39 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
     return table, pattern
 
 
+@functools.cache
+def _xml_pattern() -> re.Pattern[str]:
+    """The vocabulary's keys as XML: PowerShell's CLIXML (`<S N="CsModel">…</S>`,
+    `<Property Name="Model">…</Property>`) and plain elements (`<Manufacturer>…</Manufacturer>`)."""
+    table, _ = _vocabulary()
+    alts = sorted(
+        (r"[\s_.\-]*".join(re.escape(w) for w in name.split(" ")) for name in table), key=len, reverse=True
+    )
+    key = r"(?P<key>" + "|".join(alts) + r")"
+    return re.compile(
+        r"(?i)<(?:S|Property)[ \t]+N(?:ame)?=\"" + key + r"\"[ \t]*>(?P<value>[^<\n]{1,200})</"
+        r"|<" + key.replace("?P<key>", "?P<key2>") + r">(?P<value2>[^<\n]{1,200})</"
+    )
+
+
+def _xml_facts(text: str) -> list[Fact]:
+    table, _ = _vocabulary()
+    out: list[Fact] = []
+    line, last = 1, 0
+    for m in _xml_pattern().finditer(text):
+        name = m.group("key") or m.group("key2")
+        value = (m.group("value") or m.group("value2") or "").strip()
+        key = table.get(_canon(name))
+        if key is None or not value:
+            continue
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        out.append(Fact(key.fact, value, line, m.group(0)))
+        if len(out) >= MAX_SWEEP_FACTS:
+            break
+    return out
+
+
 # The word a virt tool printed, on the line after its command (any prompt, or none).
 _VIRT_WORD = re.compile(
     r"(?m)^[^\n]{0,120}?\b(?P<tool>systemd-detect-virt|virt-what)\b[^\n;&|]{0,60}[ \t]*\n"
@@ -183,6 +216,8 @@ def facts(text: str) -> list[Fact]:
         out.append(Fact(key.fact, value, line + below, m.group(0)))
         if len(out) >= MAX_SWEEP_FACTS:
             break
+    if "</" in text:
+        out += _xml_facts(text)
     if '"virtualization"' in text or "ohai virtualization" in text:
         out += _ohai_facts(text)
     line, last = 1, 0

@@ -13,8 +13,10 @@ import re
 from detector.parsers import MAX_FACTS, Fact, Parsed
 
 _KEYED = re.compile(
-    r"^[ \t]*(?:Device Model|Model Family|Model Number|Product|Model|Vendor|mn)[ \t]*:[ \t]*(.+)$", re.I
+    r"^[ \t]*(?:Device Model|Disk model|Model Family|Model Number|Product|Model|Vendor|mn)[ \t]*:[ \t]*(.+)$", re.I
 )
+# `smartctl --json`: "model_name": "…", "product": "…" (SCSI), "vendor": "…".
+_JSON_KEYED = re.compile(r'^[ \t]*"(model_name|product|vendor)"[ \t]*:[ \t]*"([^"\n]{1,120})"')
 _BY_ID = re.compile(r"\b((?:ata|scsi|nvme|usb|virtio|wwn)-[\w.-]+?)(?:-part\d+)?(?:[ \t]|$|->)")
 _DETAIL = re.compile(
     r"^[ \t]*(?:SMART support is:[ \t]+Available|Rotation Rate:[ \t]+\d+ rpm|Nominal Media Rotation Rate:[ \t]+\d+"
@@ -129,6 +131,13 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
                         seen.add(f"{key}={value}")
                         facts.append(Fact(key, value, start + i, raw))
                 continue
+        m = _JSON_KEYED.match(raw)
+        if m:
+            key = "disk.vendor" if m.group(1) == "vendor" else "disk.model"
+            if f"{key}={m.group(2)}" not in seen:
+                seen.add(f"{key}={m.group(2)}")
+                facts.append(Fact(key, m.group(2).strip(), start + i, raw))
+            continue
         if _DETAIL.match(raw):
             key = raw.split(":", 1)[0].strip().lower()
             if key not in seen:
