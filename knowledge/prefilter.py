@@ -19,9 +19,12 @@ generated texts (tests/knowledge/test_speed.py).
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 try:  # CPython's own parser: the literals follow the compiled regex exactly
     from re import _constants as _k
@@ -42,6 +45,46 @@ MAX_PREFIXES = 256
 MAX_TRIES = 6
 
 
+# Deriving the literals means parsing every pattern again (the cost of `ask`'s start-up):
+# `python -m knowledge.literals` writes them to `prefilter_literals.json` once, and the
+# functions below read them from there for the Python version that wrote them (another
+# version derives them afresh: the same results, a little slower).
+# tests/knowledge/test_prefilter_literals.py checks the file is what a fresh derivation gives.
+LITERALS_PATH = Path(__file__).with_name("prefilter_literals.json")
+USE_SHIPPED = True  # the writer turns this off to derive everything itself
+_derived: dict[str, dict] = {}  # key -> what was derived, for the writer
+
+
+def _key(pattern: re.Pattern[str] | str) -> str:
+    if not isinstance(pattern, str):
+        return f"{int(pattern.flags)}\x00{pattern.pattern}"
+    return f"s\x00{pattern}"
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, dict]:
+    if not USE_SHIPPED:
+        return {}
+    try:
+        data = json.loads(LITERALS_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("python") != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return {}
+    return data.get("patterns") or {}
+
+
+def _remember(pattern: re.Pattern[str] | str, field: str, value: object) -> None:
+    _derived.setdefault(_key(pattern), {})[field] = value
+
+
+def _from_file(pattern: re.Pattern[str] | str, field: str) -> tuple[bool, object]:
+    row = _shipped().get(_key(pattern))
+    if row is None or field not in row:
+        return False, None
+    return True, row[field]
+
+
 @lru_cache(maxsize=1024)
 def anchored_prefixes(pattern: re.Pattern[str] | str) -> frozenset[tuple[str, bool]] | None:
     """(literal, behind a word boundary) pairs, one of which starts every match; None if unknown.
@@ -49,13 +92,22 @@ def anchored_prefixes(pattern: re.Pattern[str] | str) -> frozenset[tuple[str, bo
     "Behind a word boundary" means the pattern asserts `\\b` right before that literal, so
     only its occurrences at a boundary can start a match.
     """
+    known, value = _from_file(pattern, "anchored")
+    if known:
+        return None if value is None else frozenset((w, bool(b)) for w, b in value)  # type: ignore[union-attr]
+    got = _anchored_prefixes(pattern)
+    _remember(pattern, "anchored", None if got is None else sorted([w, b] for w, b in got))
+    return got
+
+
+def _anchored_prefixes(pattern: re.Pattern[str] | str) -> frozenset[tuple[str, bool]] | None:
     seq = _parse(pattern)
     if seq is None:
         return None
     found = _seq_prefixes(seq, False)
     if not found:
         return None
-    if isinstance(pattern, re.Pattern) and pattern.flags & re.ASCII:
+    if not isinstance(pattern, str) and pattern.flags & re.ASCII:
         return frozenset((w, False) for w, _ in found)  # its \b is not the index's
     return frozenset(found)
 
@@ -75,6 +127,15 @@ def strong_prefixes(pattern: re.Pattern[str] | str) -> frozenset[str] | None:
 @lru_cache(maxsize=1024)
 def required(pattern: re.Pattern[str] | str) -> frozenset[str] | None:
     """Literal strings one of which occurs inside every match of `pattern`; None when unknown."""
+    known, value = _from_file(pattern, "required")
+    if known:
+        return None if value is None else frozenset(value)  # type: ignore[arg-type]
+    got = _required(pattern)
+    _remember(pattern, "required", None if got is None else sorted(got))
+    return got
+
+
+def _required(pattern: re.Pattern[str] | str) -> frozenset[str] | None:
     seq = _parse(pattern)
     if seq is None:
         return None
@@ -117,6 +178,8 @@ def first_match(pattern: re.Pattern[str], text: str, starts: frozenset[str]) -> 
     the one `search` finds there. Past MAX_TRIES misses, one `search` from the next
     occurrence (no match starts before it).
     """
+    if type(pattern) is Lazy:
+        pattern = pattern.compiled()  # the wrapper's call costs more than most matches
     find, match = text.find, pattern.match
     if len(starts) == 1:
         (w,) = starts
@@ -151,7 +214,7 @@ def _parse(pattern: re.Pattern[str] | str) -> list | None:
     if _parser is None:
         return None
     flags = 0
-    if isinstance(pattern, re.Pattern):
+    if not isinstance(pattern, str):  # a compiled pattern, or a Lazy one
         if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
             return None
         flags = pattern.flags & (re.VERBOSE | re.DOTALL | re.MULTILINE | re.ASCII)
@@ -258,7 +321,7 @@ class _Gate:
     def run(self, text: str, present: set[str]) -> re.Match[str] | None:
         """`pattern.search(text)` for a gate whose literals are `present` (its bit is live)."""
         if self.prefixes is None:
-            return self.pattern.search(text)
+            return self.pattern.search(text)  # a compiled pattern or a Lazy one
         return first_match(self.pattern, text, self.prefixes.intersection(present))
 
 
@@ -272,7 +335,47 @@ def _gates(pattern: re.Pattern[str]) -> tuple[_Gate, ...]:
     parts = alternatives(pattern.pattern)
     if len(parts) < 2:
         return (whole,)
-    return tuple(_Gate(re.compile(p, pattern.flags)) for p in parts)
+    return tuple(_Gate(Lazy(p, pattern.flags)) for p in parts)
+
+
+class Lazy:
+    """A regex compiled the first time it is searched.
+
+    The matcher has a few hundred patterns and a post holds the literals of only a few: a
+    short-lived `ask` would spend most of its start-up compiling patterns it never tries.
+    `pattern` and `flags` are what `re.compile` would give, so the shipped literals
+    (keyed by them) and the index treat a `Lazy` like the compiled pattern.
+    """
+
+    __slots__ = ("_rx", "flags", "pattern")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        if not flags & re.ASCII:
+            flags |= re.UNICODE  # as re.compile reports a str pattern's flags
+        self.pattern, self.flags, self._rx = source, flags, None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.pattern, self.flags)
+        return self._rx
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.compiled().search(text, pos)
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.compiled().match(text, pos)
+
+    def finditer(self, text: str) -> Iterable[re.Match[str]]:
+        return self.compiled().finditer(text)
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.flags))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Lazy) and (self.pattern, self.flags) == (other.pattern, other.flags)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.pattern!r})"
 
 
 def _trie(words: Iterable[str]) -> str:
@@ -397,3 +500,4 @@ class Post:
     def has(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` occurs in the text."""
         return self.search(pattern) is not None
+

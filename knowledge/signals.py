@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knowledge.prefilter import Lazy
+
 
 @dataclass(frozen=True, slots=True)
 class Cue:
@@ -31,13 +33,15 @@ class Cue:
 
 
 def _cues(*items: tuple) -> tuple[Cue, ...]:
-    """Compile (name, regex[, weight[, unless-regex]]); a phrase cue without a weight counts 1.0."""
+    """(name, regex[, weight[, unless-regex]]) as cues; a phrase cue without a weight counts 1.0.
+
+    The regexes compile the first time a post holds their literals (`prefilter.Lazy`)."""
     return tuple(
         Cue(
             item[0],
-            re.compile(item[1]),
+            Lazy(item[1]),  # type: ignore[arg-type]
             float(item[2]) if len(item) > 2 else 1.0,
-            re.compile(item[3]) if len(item) > 3 else None,
+            Lazy(item[3]) if len(item) > 3 else None,  # type: ignore[arg-type]
         )
         for item in items
     )
