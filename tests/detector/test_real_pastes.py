@@ -26,8 +26,9 @@ FLOORS = {
     # holdout5 was measured once, blind (52/111, exact 48, 1 bare-metal <-> virtual error),
     # then read: development data since.
     "holdout5": (81, 0, 77),
-    # holdout6 was measured once, blind, at its arrival: these are that measurement.
-    "holdout6": (90, 2, 61),
+    # holdout6 was measured once, blind (90/120, exact 61, 2 bare-metal <-> virtual errors),
+    # then read: development data since.
+    "holdout6": (106, 1, 77),
 }
 
 
