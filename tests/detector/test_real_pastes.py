@@ -28,7 +28,7 @@ FLOORS = {
     "holdout5": (81, 0, 77),
     # holdout6 was measured once, blind (90/120, exact 61, 2 bare-metal <-> virtual errors),
     # then read: development data since.
-    "holdout6": (106, 1, 77),
+    "holdout6": (110, 1, 81),
 }
 
 
