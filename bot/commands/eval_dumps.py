@@ -25,6 +25,12 @@ CLASSES = ("bare-metal", "virtual", "container", "inconclusive")
 TRUTHS = CLASSES  # "inconclusive": a paste that cannot be judged, on purpose
 
 
+
+def _canon(name: str) -> str:
+    """A platform name as the vocabulary spells it: "Raspberry Pi" and "raspberrypi", "Dell" and
+    "dell" are one platform (manifests are written by people)."""
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
 def read_manifest(manifest: str, bad: BadLines) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
     """The manifest's directory (file paths are relative to it) and its good lines.
 
@@ -85,7 +91,7 @@ def evaluate(manifest: str | Path, bad: BadLines | None = None) -> dict[str, Any
                 "platform_expected": named if names_platform and named else None,
                 "platform_named": bool(named)
                 and names_platform
-                and any(x in named for x in (v.hypervisor, v.provider, v.vendor) if x),
+                and bool({_canon(x) for x in named} & {_canon(x) for x in (v.hypervisor, v.provider, v.vendor) if x}),
             }
         )
     total = len(rows)
