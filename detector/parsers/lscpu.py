@@ -26,6 +26,11 @@ _KEYS = {
     "bios vendor id": "bios.vendor",
     "bios model name": "cpu.bios_model",
 }
+# Some lscpu versions print a hypervisor on physical machines: `(null)` (old ARM builds) or
+# s390's CPU dispatching mode (`horizontal`, `vertical`) read as a vendor. What they print
+# as `Virtualization type` beside it comes from the same misreading, so both are dropped and
+# the section says `cpu.hypervisor_vendor_bogus` instead (shown, never counted).
+_BOGUS_VENDORS = ("(null)", "horizontal", "vertical")
 # Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
 _AFTER_VIRT = ("l1d cache", "l1i cache", "l2 cache", "l3 cache", "numa node0 cpu(s)", "vulnerability ")
 
@@ -57,6 +62,10 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         if fact_key == "cpu.virtualization" and value.upper() in ("VT-X", "AMD-V"):
             virt_line = i
         facts.append(Fact(fact_key, value, start + i, raw))
+    bogus = [f for f in facts if f.key == "cpu.hypervisor_vendor" and f.value.lower() in _BOGUS_VENDORS]
+    if bogus:
+        facts = [f for f in facts if f.key not in ("cpu.hypervisor_vendor", "cpu.virtualization_type")]
+        facts.append(Fact("cpu.hypervisor_vendor_bogus", bogus[0].value, bogus[0].line, bogus[0].text))
     if len(mhz) == 2:
         i = mhz["cpu max mhz"]
         facts.append(Fact("cpu.freq_range", "cpufreq", start + i, lines[i]))

@@ -31,8 +31,8 @@ FLOORS = {
     "holdout6": (110, 1, 81),
     # holdout7 (204 pastes, three collectors) was measured once, blind, at its arrival:
     # 123/203 read (one NUL-separated environ file was refused as binary), exact 120,
-    # 5 bare-metal <-> virtual errors. These are that measurement.
-    "holdout7": (123, 5, 120),
+    # 5 bare-metal <-> virtual errors; then its errors were read: development data since.
+    "holdout7": (125, 0, 122),
 }
 
 
