@@ -91,6 +91,18 @@ def _utf16_guess(head: bytes) -> str | None:
     return None
 
 
+_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | frozenset(b"\t\n\r") | frozenset(range(0x80, 0x100))
+
+
+def _nul_separated_text(head: bytes) -> bool:
+    """Text whose entries NULs separate (environ, cmdline): printable between single NULs."""
+    parts = head.split(b"\x00")
+    if len(parts) < 3 or sum(1 for p in parts[:-1] if not p) > len(parts) // 10:
+        return False  # runs of NULs: a binary layout, not separators
+    body = b"".join(parts)
+    return bool(body) and sum(b in _TEXT_BYTES for b in body) / len(body) > 0.97
+
+
 def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Bytes of a paste or attachment -> text (UTF-8, UTF-16 with BOM or by shape, else latin-1).
 
@@ -116,8 +128,13 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
             return data.decode(guess)
         except UnicodeDecodeError:
             pass
-    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
+    if data.startswith(_BINARY_MAGIC):
         raise InputRefused("binary file (NUL bytes / not text)")
+    if b"\x00" in data[:65536]:
+        if not _nul_separated_text(data[:65536]):
+            raise InputRefused("binary file (NUL bytes / not text)")
+        # `/proc/1/environ` or `/proc/*/cmdline` saved as a file: NULs separate the entries.
+        data = data.replace(b"\x00", b"\n")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -81,6 +81,19 @@ def test_decode_refuses_binary():
         decode(bytes(range(256)) * 40)
 
 
+def test_decode_reads_nul_separated_environ():
+    raw = b"TERM=xterm\x00container=podman\x00PATH=/usr/bin:/bin\x00HOME=/root\x00"
+    assert decode(raw) == "TERM=xterm\ncontainer=podman\nPATH=/usr/bin:/bin\nHOME=/root\n"
+    from detector import analyze
+
+    assert analyze(decode(raw)).verdict == "container"
+    # NULs in runs, or between non-text bytes, are still binary
+    with pytest.raises(InputRefused, match="binary"):
+        decode(b"abc\x00\x00\x00\x00def\x00\x00\x00ghi\x00\x00\x00\x00jkl")
+    with pytest.raises(InputRefused, match="binary"):
+        decode(b"\x01\x02\x03\x00\x04\x05\x06\x00\x07\x08\x00\x0e\x0f")
+
+
 def test_decode_refuses_too_large():
     with pytest.raises(InputRefused, match="larger than the 10 MB limit"):
         decode(b"a" * (DEFAULT_MAX_BYTES + 1))
