@@ -498,6 +498,19 @@ def dumps_file(data: dict[str, dict]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, indent=0, separators=(",", ":")) + "\n"
 
 
+def rows_file() -> str:
+    """What `signatures.rows.json` must hold: signatures.yaml's rows, parsed, with its digest."""
+    import yaml
+
+    from detector import rules
+
+    text = Path(__file__).with_name("signatures.yaml").read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = {"yaml_sha256": rules.yaml_digest(text), "rows": yaml.load(text, Loader=loader)}  # noqa: S506
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 if __name__ == "__main__":
     SHIPPED.write_text(dumps_file(derived_file()), encoding="utf-8")
-    print(f"wrote {SHIPPED.name}")
+    Path(__file__).with_name("signatures.rows.json").write_text(rows_file(), encoding="utf-8")
+    print(f"wrote {SHIPPED.name} and signatures.rows.json")

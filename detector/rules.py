@@ -18,13 +18,13 @@ log costs about one plain-string regex pass.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
-
-import yaml
 
 from detector import literals
 from detector.parsers import Fact
@@ -163,12 +163,30 @@ def _needs(row: dict[str, Any]) -> frozenset[str]:
     return best
 
 
+ROWS_CACHE = "signatures.rows.json"
+
+
+def yaml_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @functools.cache
 def rows() -> tuple[dict[str, Any], ...]:
-    """signatures.yaml's rows as written (loaded once)."""
+    """signatures.yaml's rows as written (loaded once).
+
+    Even libyaml spends ~0.07 s on this file, a fifth of a small `farmhand analyze`: the same
+    rows are shipped as JSON (`signatures.rows.json`, written by `python -m detector.literals`)
+    with the digest of the YAML they came from, and read from there while the digest matches.
+    """
     text = resources.files("detector").joinpath("signatures.yaml").read_text(encoding="utf-8")
-    # libyaml's loader when present: the pure-Python one spends ~0.13 s on this file, a
-    # third of a small `farmhand analyze`.
+    try:
+        cached = json.loads(resources.files("detector").joinpath(ROWS_CACHE).read_text(encoding="utf-8"))
+        if cached.get("yaml_sha256") == yaml_digest(text):
+            return tuple(cached["rows"])
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass  # no cache, or a broken one: the YAML itself says the same
+    import yaml  # only when the shipped JSON does not match (costs ~15 ms to import)
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return tuple(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
 
@@ -258,11 +276,13 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
     for i, fact in enumerate(facts):
         sigs = matching.get((fact.key, fact.value))
         if sigs is None:
+            folded = literals.fold(fact.value)
             sigs = matching[fact.key, fact.value] = tuple(
                 sig
                 for sig in table.get(fact.key, ())
                 # a record-less `Manufacturer:` speaks for real hardware only as a system maker
                 if not (fact.key in makers and sig.points_to == "bare-metal" and sig.vendor not in makers[fact.key])
+                and _may_match(sig.match_src, folded)
                 and sig.pattern.search(fact.value)
                 and not (sig.veto is not None and sig.veto.search(fact.value))
             )
@@ -274,6 +294,18 @@ def match_facts(facts: list[Fact], source_of: dict[int, str]) -> list[Hit]:
             counts[sig.id] = counts.get(sig.id, 0) + 1
             hits.append(Hit(sig, source_of.get(i, "paste"), fact.line, fact.text))
     return hits
+
+
+@functools.cache
+def _requirements(match_src: str) -> tuple[frozenset[str], ...]:
+    return tuple(literals.candidates(match_src))
+
+
+def _may_match(match_src: str, folded: str) -> bool:
+    """Whether a value (case-folded by `literals.fold`) holds a member of every literal set the
+    regex requires: a fact row whose literals are absent is never compiled or searched, so a
+    small paste compiles the few regexes its values can match."""
+    return all(any(w in folded for w in req) for req in _requirements(match_src))
 
 
 # `vendor: "@match"` in signatures.yaml: the vendor is the first word of what the regex matched
@@ -349,6 +381,9 @@ def scan_lines(
 
 _BLANK = "[ \\t]*"
 _TRIE_LEN = 10
+# Texts at most this long and with fewer lines take the line-by-line path of _anchored_scan.
+_SMALL_TEXT = 8192
+_SMALL_LINES = 64
 
 
 @functools.cache
@@ -442,14 +477,17 @@ def _anchored_scan(
     hits: list[Hit] = []
     # The text's own case variants: most pastes hold none of the four non-ASCII look-alikes.
     lookalikes = literals.has_lookalikes(text)
-    scan = _combined(key, frozenset(live_set), lookalikes)
+    # A short text is read line by line: compiling the combined pattern costs more than
+    # trying each line's start in Python (the same candidates either way).
+    small = len(text) <= _SMALL_TEXT and text.count("\n") < _SMALL_LINES
+    scan = None if small else _combined(key, frozenset(live_set), lookalikes)
     order = sorted(live_set)
     pos, lineno, counted = 0, start, 0
     while live_set:
         # pos is 0 or just after a newline: the next line at or after pos that a signature may
         # match (the first line is always read: no newline comes before it).
-        if pos == 0:
-            line_start = 0
+        if pos == 0 or scan is None:
+            line_start = pos
         else:
             m = scan.search(text, pos - 1)
             if m is None:
@@ -473,7 +511,8 @@ def _anchored_scan(
                     continue
             candidates.append(i)
         if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
-            scan = _combined(key, frozenset(live_set), lookalikes)
+            if scan is not None:
+                scan = _combined(key, frozenset(live_set), lookalikes)
             order = sorted(live_set)
         pos = line_end + 1
         if pos > len(text):

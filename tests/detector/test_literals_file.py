@@ -26,3 +26,29 @@ def test_a_regex_the_file_lacks_is_derived_on_the_spot():
     assert literals.candidates(src) == [frozenset({"hypervisor vendor:"}), frozenset({"zzyzx-never-shipped"})]
     lead, found = literals.line_start(r"^[ \t]*Zzyzx-never-shipped: ")
     assert set(lead) == {" ", "\t"} and found and all(p.startswith("zzyzx") for p in found)
+
+
+def test_shipped_rows_are_the_yaml_parsed():
+    from detector import rules
+
+    assert (literals.SHIPPED.parent / rules.ROWS_CACHE).read_text(encoding="utf-8") == literals.rows_file(), (
+        "signatures.yaml changed: run `python -m detector.literals`"
+    )
+
+
+def test_a_stale_rows_file_is_not_read(tmp_path, monkeypatch):
+    import json
+
+    from detector import rules
+
+    fake = tmp_path / "detector"
+    fake.mkdir()
+    (fake / "signatures.yaml").write_text("- {id: only-row, facts: [line], tools: [other], match: 'zzyzx', points_to: neutral, weight: 0.0, reason: r}\n", encoding="utf-8")
+    (fake / rules.ROWS_CACHE).write_text(json.dumps({"yaml_sha256": "0" * 64, "rows": [{"id": "stale"}]}), encoding="utf-8")
+    monkeypatch.setattr(rules.resources, "files", lambda _pkg: fake)
+    rules.rows.cache_clear()
+    try:
+        assert [r["id"] for r in rules.rows()] == ["only-row"]
+    finally:
+        monkeypatch.undo()
+        rules.rows.cache_clear()
