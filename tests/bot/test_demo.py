@@ -32,9 +32,12 @@ def test_demo_tells_each_topic_with_the_rendered_reply_and_a_summary(capsys):
     assert stories["Can I farm ThreeFold in a Proxmox VM?"].startswith("answered with “hypervisor-owners” — ")
     assert stories["Terraform deploy of a VM on the grid times out"].startswith("stayed silent — off topic")
     assert stories["Farmerbot does not wake up my nodes"].startswith("stayed silent — ")
-    assert stories["Is my Hetzner server bare metal? Can I farm on it?"].startswith(
-        "answered and judged the pasted dump with “rented-servers”"
-    )
+    # "is my rented server bare metal?": the entry on rented servers or the one on checking a
+    # machine both answer it (the model's chooser has picked each, retrained on more writers)
+    hetzner = stories["Is my Hetzner server bare metal? Can I farm on it?"]
+    assert hetzner.startswith(("answered and judged the pasted dump with “rented-servers”",
+                               "answered and judged the pasted dump with “check-bare-metal”")), hetzner
+    assert "dump: virtual" in hetzner
     assert stories["Is my machine good enough?"].startswith("posted a hardware verdict — dump: bare-metal")
     assert "staff member or trusted helper already answered here" in out
     assert "mention: why-decentralization" in out
