@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from knowledge import prefilter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,22 +52,18 @@ def test_a_pattern_the_file_lacks_is_derived_on_the_spot():
     assert prefilter._derived[prefilter._key(p)]["anchored"] == [["zzyzx", True]]
 
 
-def test_a_file_written_by_another_python_is_not_read(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({"python": "2.7", "patterns": {"32\x00x": {"anchored": [["x", False]]}}}),  # another Python
+        "{not json",  # broken
+    ],
+    ids=["another-python", "broken"],
+)
+def test_a_file_that_does_not_fit_is_not_read(tmp_path, monkeypatch, content):
     other = tmp_path / "prefilter_literals.json"
-    other.write_text(json.dumps({"python": "2.7", "patterns": {"32\x00x": {"anchored": [["x", False]]}}}), encoding="utf-8")
+    other.write_text(content, encoding="utf-8")
     monkeypatch.setattr(prefilter, "LITERALS_PATH", other)
-    prefilter._shipped.cache_clear()
-    try:
-        assert prefilter._shipped() == {}
-    finally:
-        monkeypatch.undo()
-        prefilter._shipped.cache_clear()
-
-
-def test_a_broken_file_is_not_read(tmp_path, monkeypatch):
-    broken = tmp_path / "prefilter_literals.json"
-    broken.write_text("{not json", encoding="utf-8")
-    monkeypatch.setattr(prefilter, "LITERALS_PATH", broken)
     prefilter._shipped.cache_clear()
     try:
         assert prefilter._shipped() == {}
