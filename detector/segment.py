@@ -270,9 +270,18 @@ def normalize(text: str) -> str:
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
     text = layout.strip_prefixes(text)
-    if text.count("\n") <= 2 and len(text) > 120:
+    if (text.count("\n") <= 2 and len(text) > 120) or _has_squashed_lines(text):
         text = unflatten(text)
     return text
+
+
+def _has_squashed_lines(text: str) -> bool:
+    """A short paste some of whose lines are whole outputs squashed onto one line (a blog or a
+    chat client that dropped the newlines of each console block): a long line holding three
+    or more known keys. Then the whole paste is unflattened (its line numbers are lost anyway)."""
+    if text.count("\n") > 12 or len(text) < 150:
+        return False
+    return any(len(line) > 150 and len(_FLAT_SPLIT.findall(line, 0, 20_000)) >= 3 for line in text.split("\n"))
 
 
 def unflatten(text: str) -> str:

@@ -32,7 +32,7 @@ FLOORS = {
     # holdout7 (204 pastes, three collectors) was measured once, blind, at its arrival:
     # 123/203 read (one NUL-separated environ file was refused as binary), exact 120,
     # 5 bare-metal <-> virtual errors; then its errors were read: development data since.
-    "holdout7": (136, 0, 133),
+    "holdout7": (137, 0, 134),
 }
 
 

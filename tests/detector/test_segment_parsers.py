@@ -131,3 +131,17 @@ def test_subcommands_split_as_read_character_by_character():
         if segment._LOOP.match(command) or not any(c in command for c in ";&|"):
             continue
         assert segment.subcommands(command) == _subcommands_by_character(command), command
+
+
+def test_squashed_console_lines_get_their_newlines_back_and_long_plain_lines_do_not():
+    from detector.segment import normalize
+
+    squashed = (
+        "[root@g ~]# dmidecode -t system System Information Manufacturer: Red Hat Product Name: KVM "
+        "Version: RHEL 7.6.0 PC (i440FX + PIIX, 1996) Serial Number: Not Specified\nok\n"
+    )
+    assert "\nProduct Name: KVM" in normalize(squashed)
+    flags = "$ grep -m1 flags /proc/cpuinfo\nflags\t\t: " + " ".join(f"f{i}" for i in range(120)) + "\n$ uptime\n 10:00 up 3 days\n"
+    assert normalize(flags) == flags  # one key in a long line: nothing to split
+    prose = "note: " + "word " * 60 + "\nsecond line\nthird line\nfourth\n"
+    assert normalize(prose) == prose
