@@ -52,6 +52,11 @@ def test_a_ci_log_stamp_and_bar_go():
     assert strip_prefixes(" 2021-06-29 09:59:08.929 |  2344 2191 0:405 / / rw\n") == " 2344 2191 0:405 / / rw\n"
 
 
+def test_a_test_harness_prefix_goes():
+    text = "01:56:36 INFO | Running 'ethtool -i eth0'\n01:56:36 DEBUG| [stdout] driver: vif\n"
+    assert strip_prefixes(text) == "Running 'ethtool -i eth0'\ndriver: vif\n"
+
+
 def test_a_table_cell_is_not_a_compose_prefix():
     assert strip_prefixes("sda | 100G\n") == "sda | 100G\n"
 
