@@ -36,7 +36,7 @@ FLOORS = {
     # holdout8 (116 pastes, two collectors, pastes as posted in threads about other bugs) was
     # measured once, blind, at the end of the fifth pass (45/116, 1 bare-metal <-> virtual
     # error); then its misses were read: development data since.
-    "holdout8": (57, 0, 57),
+    "holdout8": (58, 0, 58),
 }
 
 
