@@ -75,8 +75,9 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
         r"(?im)^[ \t]*(?:[-*•][ \t]+)?(?:cat[ \t]+)?[\"'`]?"
         r"(?:/sys/(?:class|devices/virtual)/dmi/id/|[^\n]{0,100}?\b(?:Detected|Unknown)[ \t]+)?"
         # msinfo32 and other Windows exports separate key and value by a tab.
-        r"(?P<key>" + "|".join(alts) + r")[\"'`]?(?:[ \t]*(?:=>|:|=|\|)[ \t]*|\t+)[\"'`]?"
-        r"(?P<value>[^\"'`\n]{0,200}?)[\"'`]?[ \t]*,?[ \t]*$"
+        # wmic's array values are braced: `BIOSVersion={"BOCHS  - 1"}`.
+        r"(?P<key>" + "|".join(alts) + r")[\"'`]?(?:[ \t]*(?:=>|:|=|\|)[ \t]*|\t+)(?:\{(?=[\"'`]))?[\"'`]?"
+        r"(?P<value>[^\"'`\n]{0,200}?)[\"'`]?\}?[ \t]*,?[ \t]*$"
     )
     return table, pattern
 

@@ -7,7 +7,8 @@ hostnamectl, inxi and neofetch each say about the same thing:
 
 - `system.manufacturer`, `system.product`, `system.version`, `system.family`,
   `bios.vendor`, `bios.version`, `board.manufacturer`, `board.product`,
-  `chassis.manufacturer`, `chassis.type`, `chassis.asset`, `oem.string`, `bios.item`
+  `chassis.manufacturer`, `chassis.type`, `chassis.asset`, `oem.string`, `bios.item`,
+  `system.uuid` (only its prefix is read: EC2's begin with `ec2`)
 - `cpu.vendor_id`, `cpu.model`, `cpu.flags`, `cpu.hypervisor_vendor`,
   `cpu.virtualization` (VT-x/AMD-V: capability), `cpu.virtualization_type` (full/para/container),
   `cpu.platform`, `cpu.machine`, `cpu.arch`

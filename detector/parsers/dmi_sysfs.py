@@ -13,6 +13,7 @@ _FILES = {
     "product_name": "system.product",
     "product_version": "system.version",
     "product_family": "system.family",
+    "product_uuid": "system.uuid",
     "bios_vendor": "bios.vendor",
     "bios_version": "bios.version",
     "board_vendor": "board.manufacturer",

@@ -33,6 +33,7 @@ _FIELDS = {
     "type": "type",
     "asset tag": "asset",
     "sku number": "sku",
+    "uuid": "uuid",
 }
 _SKIP_RECORDS = {"processor": {"type", "family"}}  # CPU "Version:" is the model string; keep it
 _UNAVAILABLE = re.compile(
@@ -45,6 +46,7 @@ _S_KEYWORDS = {
     "system-product-name": "system.product",
     "system-version": "system.version",
     "system-family": "system.family",
+    "system-uuid": "system.uuid",
     "bios-vendor": "bios.vendor",
     "bios-version": "bios.version",
     "baseboard-manufacturer": "board.manufacturer",
