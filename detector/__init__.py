@@ -284,7 +284,7 @@ def _analyze(text: str) -> Verdict:
     partial = {f.line for f in facts if f.key == "cpu.flags_partial"}
     hits = [h for h in hits if not (h.sig.id == "cpu-flags-no-hypervisor" and h.line in partial)]
     hits += rules.scan_lines("*", norm, 1, "paste", None)
-    hits = rules.name_engines(rules.dedupe(hits))
+    hits = rules.name_platforms(rules.dedupe(hits))
 
     fact_keys = {f.key for f in facts}
     flags["dmi_unavailable"] = "dmi.unavailable" in fact_keys and not any(

@@ -312,28 +312,30 @@ def _may_match(match_src: str, folded: str) -> bool:
 # (a maker outside the named ones: `BIOSTAR Group` -> biostar, `Sun Microsystems` -> sun).
 # Firmware makers fill the system maker field of white-box boards: a hint of real hardware, no vendor.
 MATCHED_VENDOR = "@match"
-# `hypervisor: "@engine"` in signatures.yaml: the container engine is the one whose word
-# (engines.yaml) the matched line or value holds; none of them, no engine.
-MATCHED_ENGINE = "@engine"
+# `hypervisor: "@named"` in signatures.yaml: the platform is the one whose word (named.yaml)
+# the matched text holds (`Detected virtualization oracle` -> virtualbox, `VM Type: OpenVZ`
+# -> openvz); none of them, no name.
+MATCHED_NAME = "@named"
 
 
 @functools.cache
-def _engines() -> tuple[dict[str, str], re.Pattern[str]]:
+def _names() -> tuple[dict[str, str], re.Pattern[str]]:
     import yaml  # only when a paste has such a hit: yaml costs `analyze` start-up
 
-    text = resources.files("detector").joinpath("engines.yaml").read_text(encoding="utf-8")
+    text = resources.files("detector").joinpath("named.yaml").read_text(encoding="utf-8")
     words = {str(k).lower(): str(v) for k, v in yaml.safe_load(text).items()}
     alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     return words, re.compile(rf"(?<![\w-])({alts})(?![\w-])", re.IGNORECASE)
 
 
-def name_engines(hits: list[Hit]) -> list[Hit]:
-    """Hits of `@engine` rows with their engine named from the text they matched."""
+def name_platforms(hits: list[Hit]) -> list[Hit]:
+    """Hits of `@named` rows with their platform named from the text they matched."""
     out = []
     for h in hits:
-        if h.sig.hypervisor == MATCHED_ENGINE:
-            words, pattern = _engines()
-            m = pattern.search(h.text)
+        if h.sig.hypervisor == MATCHED_NAME:
+            words, pattern = _names()
+            span = h.sig.pattern.search(h.text)  # a fact row matched the value, not the line
+            m = pattern.search(span.group(0) if span else h.text) or pattern.search(h.text)
             h = replace(h, sig=replace(h.sig, hypervisor=words[m.group(1).lower()] if m else None))
         out.append(h)
     return out

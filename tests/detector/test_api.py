@@ -184,25 +184,27 @@ def test_signature_vocabulary_matches_design():
     from detector.rules import signatures
 
     for s in signatures():
-        assert s.hypervisor is None or s.hypervisor in VOCAB_HYPERVISOR or s.hypervisor == "@engine", s.id
+        assert s.hypervisor is None or s.hypervisor in VOCAB_HYPERVISOR or s.hypervisor == "@named", s.id
         assert s.provider is None or s.provider in VOCAB_PROVIDER, s.id
         assert s.vendor is None or s.vendor == s.vendor.lower(), s.id
         assert 0 <= s.weight <= 1 and s.reason, s.id
 
 
-def test_engine_words_name_vocabulary_engines():
-    from detector.rules import _engines
+def test_named_words_are_vocabulary_ids():
+    from detector.rules import _names
 
-    words, _ = _engines()
+    words, _ = _names()
     assert set(words.values()) <= VOCAB_HYPERVISOR
     assert {"docker", "lxc", "openvz", "systemd-nspawn", "podman"} <= set(words.values())
 
 
-def test_engine_row_names_the_engine_its_line_holds():
+def test_named_row_names_the_platform_its_text_holds():
     assert analyze("$ systemd-detect-virt\nlxc\n").hypervisor == "lxc"
     assert analyze("VM Type    : OpenVZ\n").hypervisor == "openvz"
     assert analyze("[    1.0] systemd[1]: Detected virtualization systemd-nspawn.\n").hypervisor == "systemd-nspawn"
-    # a generic word names no engine
+    assert analyze("[    2.1] systemd[1]: Detected virtualization oracle.\n").hypervisor == "virtualbox"
+    assert analyze("[ERROR]: Unknown hypervisor vendor: 'VBoxVBoxVBox'\n").hypervisor == "virtualbox"
+    # a generic word names nothing
     v = analyze("$ systemd-detect-virt\ncontainer-other\n")
     assert v.verdict == "container" and v.hypervisor is None
 
