@@ -18,9 +18,9 @@ from __future__ import annotations
 import functools
 import re
 
-# `> text`, `>> text`, `> > text`: Markdown / e-mail quotes. A quote marker is at most three
-# spaces in (four would be a code block).
-_QUOTE = re.compile(r"(?m)^[ \t]{0,3}>(?:[ \t]?>)*[ \t]?")
+# `> text`, `>> text`, `> > text`: Markdown / e-mail quotes, at any indentation: a quote
+# pasted into a code block (four spaces in) still holds the quoted output.
+_QUOTE = re.compile(r"(?m)^[ \t]*>(?:[ \t]?>)*[ \t]?")
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # syslog `Feb 14 09:07:16`, ISO `2023-02-14T09:07:16.123+0100` (journalctl -o short-iso,
@@ -65,7 +65,10 @@ def strip_prefixes(text: str) -> str:
         text = _sub(_QUOTE, "", text)
     if ":" in text:
         text = _sub(_KERNEL_PREFIX, "kernel: ", text)
-        text = _sub(_UNIT_PREFIX, "", text)
+        stripped = _sub(_UNIT_PREFIX, "", text)
+        if stripped is not text and ">" in stripped:
+            stripped = _sub(_QUOTE, "", stripped)  # a quote logged by a unit: `app[12]: > ...`
+        text = stripped
     if "|" in text:
         text = _sub(_COMPOSE_PREFIX, "", text)
         text = _sub(_STAMP_BAR_PREFIX, "", text)

@@ -27,6 +27,27 @@ def test_layout(name):
         assert any(want["missing_has"] in m for m in v.missing), v.missing
 
 
+# Ways a whole paste gets wrapped on its way to a forum: a Markdown code block indented four
+# spaces, an e-mail or Markdown quote, a logger's journald prefix on every line.
+WRAPPINGS = {
+    "code-block": lambda t: "\n".join("    " + ln if ln.strip() else ln for ln in t.split("\n")),
+    "quote": lambda t: "\n".join("> " + ln for ln in t.split("\n")),
+    "journald": lambda t: "\n".join("Dec 03 12:00:00 myhost app[123]: " + ln for ln in t.split("\n")),
+}
+
+
+@pytest.mark.parametrize("wrapping", sorted(WRAPPINGS))
+def test_wrapping_a_whole_paste_changes_no_verdict(wrapping):
+    wrap = WRAPPINGS[wrapping]
+    changed = []
+    for name in sorted(CASES):
+        text = (HERE / name).read_text(encoding="utf-8")
+        before, after = analyze(text), analyze(wrap(text))
+        if (before.verdict, before.hypervisor, before.provider) != (after.verdict, after.hypervisor, after.provider):
+            changed.append((name, before.verdict, before.hypervisor, after.verdict, after.hypervisor))
+    assert not changed, changed
+
+
 def test_every_fixture_is_listed():
     assert {p.name for p in HERE.glob("*.txt")} == set(CASES)
 
