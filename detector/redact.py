@@ -91,11 +91,15 @@ def _fqdn(m: re.Match[str]) -> str:
     return "[host]." + ".".join(parts[-2:])
 
 
-# Where a paste names its machine: prompts (`user@host`), neofetch headers, hostnamectl, uname.
+# Where a paste names its machine: prompts (`user@host`), neofetch headers, hostnamectl, uname,
+# the container an exec enters.
 _HOST_SOURCES = re.compile(
     r"(?<![\w.-])[\w.-]{1,64}@([\w-]{1,63})(?=[.:\s\]~]|$)"
     r"|(?im:^[ \t]*(?:Static|Transient|Pretty) hostname:[ \t]*([\w-]{1,63}))"
     r"|(?m:^Linux[ \t]+([\w-]{1,63})[ \t]+\d)"
+    # The pod or container an exec enters: its name is that machine's host name.
+    r"|\b(?:kubectl|oc|docker|podman|nerdctl|lxc|incus)[ \t]+(?:[^\n]{0,80}?[ \t])?exec[ \t]+(?:-\w{1,4}[ \t]+)*"
+    r"([A-Za-z0-9][\w.-]{2,63})(?=[ \t])"
 )
 _NOT_HOSTS = frozenset(("localhost", "root", "host", "n/a", "none"))
 

@@ -347,7 +347,9 @@ _FIRMWARE_MAKERS = frozenset({"insyde", "ami", "american", "phoenix", "award", "
 @functools.lru_cache(maxsize=256)
 def _vendor_from_match(sig: Signature, value: str) -> Signature:
     m = sig.pattern.search(value)
-    word = re.match(r"[a-z0-9]{2,30}", m.group(0).strip().lower()) if m else None
+    # A row may say where the maker's name starts with a `maker` group (after `Subsystem: `).
+    said = (m.group("maker") if "maker" in sig.pattern.groupindex else m.group(0)) if m else ""
+    word = re.match(r"[a-z0-9]{2,30}", said.strip().lower()) if m else None
     vendor = word.group(0) if word else "other"
     return replace(sig, vendor=None if vendor in _FIRMWARE_MAKERS else vendor)
 
@@ -567,6 +569,8 @@ def _check_line(
         if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
             continue
         counts[i] += 1
+        if sig.vendor == MATCHED_VENDOR:
+            sig = _vendor_from_match(sig, line)
         hits.append(Hit(sig, source, lineno, line))
         if counts[i] >= _MAX_HITS_PER_SIGNAL:
             live.discard(i)

@@ -147,8 +147,12 @@ def _virt_words(text: str) -> Iterator[re.Match[str]]:
 
 # ohai's `"virtualization": {"systems": {...}, "system": "openstack", "role": "guest"}`: the
 # keys `system` and `role` mean something only inside that block.
-# (`ohai virtualization` prints the block itself, with no key around it.)
-_OHAI = re.compile(r'"virtualization"[ \t]*:[ \t]*\{|\bohai[ \t]+virtualization\b[^\n]*\n[ \t]*\{')
+# (`ohai virtualization` and `ohai | jq .virtualization` print the block itself, with no key
+# around it, sometimes after a log line or two.)
+_OHAI = re.compile(
+    r'"virtualization"[ \t]*:[ \t]*\{'
+    r'|\bohai\b[^\n]{0,80}?\bvirtualization\b[^\n]*\n(?:[^\n{]{0,300}\n){0,3}?[ \t]*\{'
+)
 _OHAI_FIELD = re.compile(r'"(?P<k>system|role)"[ \t]*:[ \t]*"(?P<v>[\w/-]{1,40})"')
 
 def _ohai_facts(text: str) -> list[Fact]:
@@ -160,10 +164,14 @@ def _ohai_facts(text: str) -> list[Fact]:
         # Skip the nested `systems` object: its entries are every technology seen, host or guest.
         inner = re.sub(r'"systems"[ \t]*:[ \t]*\{[^{}]*\}', "", block)
         inner = inner.split("}", 1)[0]
-        for f in _OHAI_FIELD.finditer(inner):
+        fields = {f.group("k"): f for f in _OHAI_FIELD.finditer(inner)}
+        # `system` is the machine's own technology only when `role` says guest: a KVM host says
+        # `"system": "kvm", "role": "host"` (then it is ansible's kind of hint, nothing more).
+        guest = "role" in fields and fields["role"].group("v") == "guest"
+        for k, f in fields.items():
             at = m.end() + block.find(f.group(0))
             line = text.count("\n", 0, at) + 1
-            key = "inventory.virt" if f.group("k") == "system" else "inventory.role"
+            key = ("inventory.virt" if guest else "inventory.virt_type") if k == "system" else "inventory.role"
             out.append(Fact(key, f.group("v"), line, f.group(0)))
     return out
 
@@ -219,8 +227,11 @@ def facts(text: str) -> list[Fact]:
             break
     if "</" in text:
         out += _xml_facts(text)
-    if '"virtualization"' in text or "ohai virtualization" in text:
-        out += _ohai_facts(text)
+    if '"virtualization"' in text or ("ohai" in text and "virtualization" in text):
+        ohai = _ohai_facts(text)
+        # Inside ohai's block `"system": "kvm"` is its field, not a `System:` maker line.
+        lines = {f.line for f in ohai}
+        out = [f for f in out if f.line not in lines] + ohai
     line, last = 1, 0
     for m in _virt_words(text):
         start = m.start("word")

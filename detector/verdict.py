@@ -15,7 +15,8 @@
    physical hints (each < 0.5) count together only when there are at least two distinct
    ones and nothing at all points to a guest or container; confidence is then capped at 0.6.
    Bare metal that rests only on devices a VM can be given (disks, GPUs, NICs, RAID cards:
-   group `passthrough`) is capped at 0.65 and says so in a note.
+   group `passthrough`) is capped at 0.65 and says so in a note; with any sign of a guest
+   beside them it is inconclusive: that is what a guest with those devices passed through shows.
 7. "ambiguous" (a Windows host reporting a hypervisor): never decides; with no other
    evidence the verdict is inconclusive, with a note saying why and asking for a Linux dump.
 8. Anything else is inconclusive.
@@ -54,6 +55,11 @@ HOSTING_GROUP = "hosts-vms"
 PASSTHROUGH_NOTE = (
     "Only physical devices speak for bare metal here (a real disk, GPU, network or RAID card): "
     "a device passed through to a virtual machine looks exactly the same inside it. "
+    "`sudo dmidecode -t system` and `systemd-detect-virt` tell the two apart."
+)
+PASSTHROUGH_ONE_NOTE = (
+    "The only hardware here are devices that can be passed through to a virtual machine "
+    "(a GPU, a network or RAID card), and something points to a guest. "
     "`sudo dmidecode -t system` and `systemd-detect-virt` tell the two apart."
 )
 WEAK_NOTE = (
@@ -193,6 +199,13 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         and max((h.sig.weight for h in physical if h.sig.group != PASSTHROUGH_GROUP), default=0.0)
         < PHYSICAL_MIN
     )
+
+    if passthrough_only and v > 0:
+        # Only devices a VM can be given speak for bare metal, and something points to a guest
+        # (a passed-through GPU without its ROM, a guest's word): exactly what a guest with
+        # those devices passed through shows. Not enough for bare metal.
+        kind, passthrough_only = "inconclusive", False
+        notes.append(PASSTHROUGH_ONE_NOTE)
 
     if ambiguous and kind in ("inconclusive", "bare-metal") and v < GUEST_MIN:
         # Windows output gets the Windows explanation; any other ambiguous line its own reason.
