@@ -100,6 +100,7 @@ _HOST_SOURCES = re.compile(
     # The pod or container an exec enters: its name is that machine's host name.
     r"|\b(?:kubectl|oc|docker|podman|nerdctl|lxc|incus)[ \t]+(?:[^\n]{0,80}?[ \t])?exec[ \t]+(?:-\w{1,4}[ \t]+)*"
     r"([A-Za-z0-9][\w.-]{2,63})(?=[ \t])"
+    r"|\b(?:multipass[ \t]+(?:shell|exec)|kcli[ \t]+ssh|limactl[ \t]+shell)[ \t]+([A-Za-z0-9][\w.-]{2,63})(?=[ \t]|$)"
 )
 _NOT_HOSTS = frozenset(("localhost", "root", "host", "n/a", "none"))
 
