@@ -26,10 +26,16 @@ TRUTHS = CLASSES  # "inconclusive": a paste that cannot be judged, on purpose
 
 
 
+# Names a manifest may use for one id of the vocabulary (DESIGN.md; as detector/named.yaml maps
+# them): LXD and Incus containers are `lxc`, `nspawn` is `systemd-nspawn`, Moby is `docker`.
+_SYNONYMS = {"lxd": "lxc", "incus": "lxc", "nspawn": "systemdnspawn", "moby": "docker", "virtuozzo": "openvz"}
+
+
 def _canon(name: str) -> str:
     """A platform name as the vocabulary spells it: "Raspberry Pi" and "raspberrypi", "Dell" and
     "dell" are one platform (manifests are written by people)."""
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+    key = "".join(ch for ch in str(name).lower() if ch.isalnum())
+    return _SYNONYMS.get(key, key)
 
 def read_manifest(manifest: str, bad: BadLines) -> tuple[Path, list[tuple[int, dict[str, Any]]]]:
     """The manifest's directory (file paths are relative to it) and its good lines.

@@ -99,6 +99,19 @@ def test_eval_dumps_reads_stdin_relative_to_the_current_directory(tmp_path, monk
     assert json.loads(capsys.readouterr().out)["correct"] == 1
 
 
+def test_eval_dumps_counts_a_vocabulary_synonym_as_the_platform_named(tmp_path, capsys):
+    (tmp_path / "ct.txt").write_text("$ lxc exec web1 -- cat /proc/1/environ\ncontainer=lxc\n")
+    m = tmp_path / "MANIFEST.jsonl"
+    m.write_text(
+        '{"file": "ct.txt", "truth": "container", "hypervisor": "lxd"}\n'
+        '{"file": "ct.txt", "truth": "container", "hypervisor": "podman"}\n'
+    )
+    assert main(["eval", "dumps", str(m), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    # LXD is `lxc` in the vocabulary; podman is another engine, which the paste does not name.
+    assert (figures["platform_checked"], figures["platform_named"]) == (2, 1)
+
+
 class _Stdin:
     def __init__(self, text: str) -> None:
         import io
