@@ -195,13 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
         "accuracy of the detector on a manifest of dumps",
         (
             "farmhand eval dumps tests/fixtures/real-pastes/tune/MANIFEST.jsonl",
-            "farmhand eval dumps MANIFEST.jsonl --json",
+            "farmhand eval dumps MANIFEST.jsonl --json --files 'cases/[23]*'",
             "cat MANIFEST.jsonl | farmhand eval dumps -",
         ),
     )
     ed.add_argument(
         "path",
         help="MANIFEST.jsonl (file, truth, ...), or - for stdin; paths relative to it (to . for stdin)",
+    )
+    ed.add_argument(
+        "--files",
+        metavar="GLOB",
+        default=None,
+        help="only the dumps whose manifest path matches this glob (one part of a split set)",
     )
     ed.add_argument("--json", action="store_true", help="print the figures as JSON")
     ed.set_defaults(cmd=("eval", "dumps"))

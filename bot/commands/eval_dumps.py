@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import fnmatch
 import json
 import sys
 from collections import Counter
@@ -62,10 +63,15 @@ def read_manifest(manifest: str, bad: BadLines) -> tuple[Path, list[tuple[int, d
     return base, items
 
 
-def evaluate(manifest: str | Path, bad: BadLines | None = None) -> dict[str, Any]:
-    """Run the detector over every file in a manifest and return the figures."""
+def evaluate(manifest: str | Path, bad: BadLines | None = None, files: str | None = None) -> dict[str, Any]:
+    """Run the detector over every file in a manifest (or those whose path matches the glob
+    `files`: one part of a set split by file name) and return the figures."""
     bad = BadLines() if bad is None else bad
     base, items = read_manifest(str(manifest), bad)
+    if files:
+        items = [(n, item) for n, item in items if fnmatch.fnmatchcase(item["file"], files)]
+        if not items:
+            raise InputError(f"{manifest}: no dump's file matches {files!r}")
     source = "stdin" if str(manifest) == "-" else str(manifest)
     rows = []
     for n, item in with_progress(items, len(items), "evaluating dumps"):
@@ -133,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
     """Entry point of `farmhand eval dumps`."""
     bad = BadLines()
     try:
-        figures = evaluate(args.path, bad)
+        figures = evaluate(args.path, bad, getattr(args, "files", None))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         bad.print()

@@ -112,6 +112,18 @@ def test_eval_dumps_counts_a_vocabulary_synonym_as_the_platform_named(tmp_path, 
     assert (figures["platform_checked"], figures["platform_named"]) == (2, 1)
 
 
+def test_eval_dumps_files_measures_one_part_of_a_set_and_refuses_a_glob_that_matches_none(tmp_path, capsys):
+    (tmp_path / "a1.txt").write_text("Hypervisor vendor: KVM\n")
+    (tmp_path / "b1.txt").write_text("hello\n")
+    m = tmp_path / "MANIFEST.jsonl"
+    m.write_text('{"file": "a1.txt", "truth": "virtual"}\n{"file": "b1.txt", "truth": "virtual"}\n')
+    assert main(["eval", "dumps", str(m), "--files", "a*", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["total"], figures["correct"]) == (1, 1)
+    assert main(["eval", "dumps", str(m), "--files", "z*"]) == 2
+    assert "no dump's file matches 'z*'" in capsys.readouterr().err
+
+
 class _Stdin:
     def __init__(self, text: str) -> None:
         import io

@@ -38,8 +38,10 @@ FLOORS = {
     # error); then its misses were read: development data since.
     "holdout8": (62, 0, 62),
     # holdout9 (317 pastes, two collectors, owners and sites a-l and m-z) was measured once,
-    # blind, at its arrival (commit 6ee0a26): these are its blind figures; nothing was tuned on it.
-    "holdout9": (219, 3, 129),
+    # blind, at its arrival (commit 6ee0a26: 219 right, exact 129, 3 errors). Then rules were
+    # written after the first collector's half only (files 0xx-1xx, h9a); the second half (2xx-3xx,
+    # h9b) was measured once more, blind, and its one new error left as found (docs/detector.md).
+    "holdout9": (243, 3, 159),
 }
 
 
