@@ -57,7 +57,7 @@ PASSTHROUGH_NOTE = (
     "a device passed through to a virtual machine looks exactly the same inside it. "
     "`sudo dmidecode -t system` and `systemd-detect-virt` tell the two apart."
 )
-PASSTHROUGH_ONE_NOTE = (
+PASSTHROUGH_GUEST_NOTE = (
     "The only hardware here are devices that can be passed through to a virtual machine "
     "(a GPU, a network or RAID card), and something points to a guest. "
     "`sudo dmidecode -t system` and `systemd-detect-virt` tell the two apart."
@@ -205,7 +205,7 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         # (a passed-through GPU without its ROM, a guest's word): exactly what a guest with
         # those devices passed through shows. Not enough for bare metal.
         kind, passthrough_only = "inconclusive", False
-        notes.append(PASSTHROUGH_ONE_NOTE)
+        notes.append(PASSTHROUGH_GUEST_NOTE)
 
     if ambiguous and kind in ("inconclusive", "bare-metal") and v < GUEST_MIN:
         # Windows output gets the Windows explanation; any other ambiguous line its own reason.

@@ -11,15 +11,10 @@ from __future__ import annotations
 from detector import rules
 
 # Rows whose short strings are known and measured (bench/bench_detector.py stays under 1.5x): all
-# are anchored at the line start, where the prefix trie, not these strings, picks the lines
-# (the container-id prompts, /run/.containerenv's `key=` lines), or read in lspci
-# sections only (the chipset row's PCH model numbers: H470, Z790...).
-MEASURED = {
-    "containerenv-content",
-    "prompt-docker-id-bracket",
-    "prompt-docker-id",
-    "pci-physical-chipset",
-}
+# four are anchored at the line start, where the prefix trie, not these strings, picks the lines
+# (the container-id prompts, /run/.containerenv's `key=` lines), or read in lspci sections only
+# (the chipset row's PCH model numbers: H470, Z790...).
+MEASURED = {"containerenv-content", "prompt-docker-id-bracket", "prompt-docker-id", "pci-physical-chipset"}
 MIN_NEEDLE = 3
 
 
