@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -352,6 +353,30 @@ def prompt_command(line: str) -> str | None:
     return None
 
 
+# Commands typed with no prompt at all: `cat /proc/device-tree/model` (only a system path that
+# names a tool makes the line a command: a `cat` of anything else may be prose), and the virt
+# tools alone on their line, whose one word of output follows. Found by a search that starts at
+# a newline, so lines beginning otherwise cost nothing in Python.
+_BARE_CMD = (
+    r"(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/[^\s;|&<>$#%]+(?:[ \t]+/[^\s;|&<>$#%]+)*"
+    r"|(?:systemd-detect-virt|virt-what)(?:[ \t]+-[\w-]+)*)"
+)
+_BARE_CAT = re.compile(r"[ \t]*(?P<cmd>" + _BARE_CMD + r")[ \t]*(?=\n|$)")
+_BARE_CAT_LED = re.compile(r"\n(?=[ \t]*(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/|systemd-detect-virt|virt-what))")
+
+
+def _bare_cat_events(text: str) -> Iterator[tuple[int, str, str, int]]:
+    """(offset of the line, tool, command, offset of its output) for prompt-less `cat PATH` lines."""
+    starts = itertools.chain((0,) if _BARE_CAT.match(text) else (), (m.end() for m in _BARE_CAT_LED.finditer(text)))
+    for start in starts:
+        m = _BARE_CAT.match(text, start)
+        if m is None:
+            continue
+        tool = _tool_for_command(m.group("cmd"))
+        if tool != "other":
+            yield start, tool, m.group("cmd").strip(), m.end() + 1
+
+
 _BARE_PROMPT = re.compile(
     r"^[ \t]*(?:\(?[\w.-]{0,64}\)?[ \t]*)?(?:\[?[\w.-]{1,64}@[\w.-]{1,253}[: ][^\n$#%>]{0,80}\]?[ \t]*[$#%]|[$%#>❯])[ \t]*$"
 )
@@ -532,7 +557,10 @@ def _events(text: str) -> Iterator[tuple[int, str, str | None, int]]:
     every other line costs nothing but C regex scanning. Both streams are merged lazily, so
     a paste of a million prompts holds no list of a million events.
     """
-    prompts, markers = _prompt_events(text), iter(_marker_events(text))
+    prompts = _prompt_events(text)
+    if "cat" in text or "virt" in text:
+        prompts = heapq.merge(prompts, _bare_cat_events(text))
+    markers = iter(_marker_events(text))
     p, m = next(prompts, None), next(markers, None)
     while p is not None or m is not None:
         if p is not None and (m is None or p[0] <= m[0]):

@@ -14,7 +14,8 @@ hostnamectl, inxi and neofetch each say about the same thing:
   `cpu.platform`, `cpu.machine`, `cpu.arch`
 - `virt.detected` (systemd-detect-virt / hostnamectl), `virt_what.output`, `cpuid.signature`
 - `container.env`, `cgroup.path`, `status.vxid`, `kernel.release`, `net.iface`,
-  `disk.model`, `disk.vendor`, `net.driver`, `dmi.unavailable`, `file.path`
+  `disk.model`, `disk.vendor`, `net.driver`, `dmi.unavailable`, `file.path`,
+  `dt.model` (the device tree's own board name)
 """
 
 from __future__ import annotations

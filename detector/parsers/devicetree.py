@@ -1,7 +1,8 @@
 """`cat /proc/device-tree/model` (or `/sys/firmware/devicetree/base/model`): the board the
 firmware describes, e.g. `Apple MacBook Air (13-inch, M2, 2022)`, `Raspberry Pi 5 Model B`.
 Returns `system.product` (the first non-empty line), read by the same product signatures
-as DMI's product name.
+as DMI's product name, and the same value as `dt.model`: a board's own device tree names it,
+which is firmware a VM does not have (its device tree names the hypervisor's machine).
 """
 
 from __future__ import annotations
@@ -14,5 +15,6 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     for i, raw in enumerate(text.split("\n")[:20]):
         value = raw.replace("\x00", "").strip()
         if value:
-            return Parsed((Fact("system.product", value[:200], start + i, raw),))
+            value = value[:200]
+            return Parsed((Fact("system.product", value, start + i, raw), Fact("dt.model", value, start + i, raw)))
     return Parsed()
