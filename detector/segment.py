@@ -135,7 +135,8 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
         "lscpu",
     ),
     (re.compile(r"^(?:System|BIOS|Base Board|Chassis|Processor) Information[ \t]*$"), "dmidecode"),
-    (re.compile(r"^(?:processor[ \t]*:[ \t]*\d|vendor_id[ \t]*:|cpu[ \t]+:[ \t]*POWER)"), "cpuinfo"),
+    # cpuinfo's own tab-separated `flags\t\t:` / `fpu\t\t:` start an excerpt cut mid-record.
+    (re.compile(r"^(?:processor[ \t]*:[ \t]*\d|vendor_id[ \t]*:|cpu[ \t]+:[ \t]*POWER|(?:flags|fpu)\t+:[ \t])"), "cpuinfo"),
     (re.compile(r"^\[[ \t]*\d+\.\d+\][ \t]"), "dmesg"),
     # `dmesg -T` ([Fri Oct  7 12:51:22 2022]), `dmesg -H` ([  +0.000050]), and the `kernel: `
     # head that layout.strip_prefixes leaves on journald/syslog kernel lines.

@@ -4,12 +4,15 @@ Returns `cpu.arch`, `cpu.vendor_id`, `cpu.model`, `cpu.hypervisor_vendor`,
 `cpu.virtualization` (VT-x/AMD-V: what the CPU can do, not what it is),
 `cpu.virtualization_type` (full/para/container: what lscpu saw from inside) and `cpu.flags`.
 Two facts of the whole section: `cpu.freq_range` (`CPU max MHz` and `CPU min MHz` both
-printed: a cpufreq driver drives the CPU's clock, which hypervisors do not give their guests)
+printed: a cpufreq driver drives the CPU's clock, which hypervisors do not give their guests;
+older lscpu, which prints only `CPU MHz`, shows it as a clock parked at a low P-state, 800.000)
 and `cpu.vt_no_hypervisor` (VT-x/AMD-V shown, no `Hypervisor vendor` line anywhere in the
 section, and lines after it: a guest with nested virtualization prints both).
 """
 
 from __future__ import annotations
+
+import re
 
 from detector.parsers import Fact, Parsed
 
@@ -32,6 +35,8 @@ _KEYS = {
 # the section says `cpu.hypervisor_vendor_bogus` instead (shown, never counted).
 _BOGUS_VENDORS = ("(null)", "horizontal", "vertical")
 # Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
+# A clock of exactly 0.4-1.2 GHz: a power-saving P-state (no server's base clock is that low).
+_IDLE_MHZ = re.compile(r"^(?:[4-9]00|1[0-2]00)\.0+$")
 _AFTER_VIRT = ("l1d cache", "l1i cache", "l2 cache", "l3 cache", "numa node0 cpu(s)", "vulnerability ")
 
 
@@ -50,6 +55,11 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         k = key.strip().lower()
         if k in ("cpu max mhz", "cpu min mhz") and value.strip():
             mhz.setdefault(k, i)
+        elif k == "cpu mhz" and _IDLE_MHZ.match(value.strip()):
+            # Older lscpu prints only the current clock: a CPU parked at a low P-state
+            # (800.000) is scaled by cpufreq; a guest shows its host's calibrated clock.
+            mhz.setdefault("cpu max mhz", i)
+            mhz.setdefault("cpu min mhz", i)
         if virt_line >= 0 and k.startswith(_AFTER_VIRT):
             after_virt = True
         fact_key = _KEYS.get(k)

@@ -25,7 +25,7 @@ FLOORS = {
     "holdout4": (101, 0, 61),
     # holdout5 was measured once, blind (52/111, exact 48, 1 bare-metal <-> virtual error),
     # then read: development data since.
-    "holdout5": (82, 0, 78),
+    "holdout5": (83, 0, 79),
     # holdout6 was measured once, blind (90/120, exact 61, 2 bare-metal <-> virtual errors),
     # then read: development data since.
     "holdout6": (111, 1, 82),
@@ -36,14 +36,14 @@ FLOORS = {
     # holdout8 (116 pastes, two collectors, pastes as posted in threads about other bugs) was
     # measured once, blind, at the end of the fifth pass (45/116, 1 bare-metal <-> virtual
     # error); then its misses were read: development data since.
-    "holdout8": (63, 0, 63),
+    "holdout8": (64, 0, 64),
     # holdout9 (317 pastes, two collectors, owners and sites a-l and m-z) was measured once,
     # blind, at its arrival (commit 6ee0a26: 219 right, exact 129, 3 errors). Then rules were
     # written after the first collector's half only (files 0xx-1xx, h9a); the second half (2xx-3xx,
     # h9b) was measured once more, blind (129/195, 3 errors); then its one new error was read and
     # fixed, so both halves are development data since (docs/detector.md); the eighth pass
     # read h9b's misses.
-    "holdout9": (262, 2, 178),
+    "holdout9": (269, 2, 187),
 }
 
 
