@@ -344,13 +344,32 @@ def name_platforms(hits: list[Hit]) -> list[Hit]:
 _FIRMWARE_MAKERS = frozenset({"insyde", "ami", "american", "phoenix", "award", "coreboot", "byosoft"})
 
 
+@functools.cache
+def _maker_spellings() -> tuple[tuple[str, str], ...]:
+    """makers.yaml: (spelling, vendor), longest spelling first."""
+    import yaml  # only when a paste has such a hit: yaml costs `analyze` start-up
+
+    text = resources.files("detector").joinpath("makers.yaml").read_text(encoding="utf-8")
+    rows = {str(k).lower(): str(v) for k, v in yaml.safe_load(text).items()}
+    return tuple(sorted(rows.items(), key=lambda kv: len(kv[0]), reverse=True))
+
+
+def vendor_word(said: str) -> str:
+    """The vendor a maker's name stands for: its spelling in makers.yaml, else its first word."""
+    low = said.strip().lower()
+    for spelling, vendor in _maker_spellings():
+        if low.startswith(spelling) and (len(low) == len(spelling) or not low[len(spelling)].isalnum()):
+            return vendor
+    word = re.match(r"[a-z0-9]{2,30}", low)
+    return word.group(0) if word else "other"
+
+
 @functools.lru_cache(maxsize=256)
 def _vendor_from_match(sig: Signature, value: str) -> Signature:
     m = sig.pattern.search(value)
     # A row may say where the maker's name starts with a `maker` group (after `Subsystem: `).
     said = (m.group("maker") if "maker" in sig.pattern.groupindex else m.group(0)) if m else ""
-    word = re.match(r"[a-z0-9]{2,30}", said.strip().lower()) if m else None
-    vendor = word.group(0) if word else "other"
+    vendor = vendor_word(said) if m else "other"
     return replace(sig, vendor=None if vendor in _FIRMWARE_MAKERS else vendor)
 
 
