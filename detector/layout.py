@@ -3,7 +3,7 @@
 Real pastes arrive quoted (`> `, `>> ` in Markdown and e-mail), inside journald or syslog
 lines (`Mon DD hh:mm:ss host unit[pid]: `, `journalctl -o short-iso`), or behind
 docker-compose's `service_1  | `, a CI log's `2021-06-29 09:59:08.929 | `, a test harness's
-`01:56:36 DEBUG| [stdout] ` or VBox.log's
+`01:56:36 DEBUG| [stdout] `, Python logging's `[2025-09-18 13:24:06] - DEBUG - ` or VBox.log's
 `00:00:01.524546 `. Every parser and marker would have to know each of those;
 instead they are removed here, once, before anything else reads the paste. Each pass is one
 C-level `re.sub` and never adds or removes a newline, so evidence still quotes the user's
@@ -40,6 +40,10 @@ _STAMP_BAR_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]*\|[ \t]?")
 # Test-harness logs (autotest, avocado): `01:56:36 DEBUG| [stdout] driver: vif`, the command's
 # output behind a clock, a level and a bar.
 _HARNESS_PREFIX = re.compile(r"(?m)^[ \t]*\d\d:\d\d:\d\d[ \t]+(?:DEBUG|INFO|WARNI(?:NG)?|ERROR)[ \t]*\|[ \t]?(?:\[std(?:out|err)\][ \t]?)?")
+# Python logging's `[2025-09-18 13:24:06] - DEBUG - ` (archinstall and other installers' logs).
+_BRACKET_LEVEL_PREFIX = re.compile(
+    rf"(?m)^[ \t]*\[{_STAMP}\][ \t]+-[ \t]+(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)[ \t]+-[ \t]?"
+)
 # VBox.log: `00:00:01.524546 DMI Product Name: VirtualBox` (time since start, microseconds). Its
 # head describes the machine VirtualBox runs on, in `KEY: value` lines the sweep reads.
 _VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
@@ -69,6 +73,8 @@ def strip_prefixes(text: str) -> str:
         if stripped is not text and ">" in stripped:
             stripped = _sub(_QUOTE, "", stripped)  # a quote logged by a unit: `app[12]: > ...`
         text = stripped
+    if "] - " in text:
+        text = _sub(_BRACKET_LEVEL_PREFIX, "", text)
     if "|" in text:
         text = _sub(_COMPOSE_PREFIX, "", text)
         text = _sub(_STAMP_BAR_PREFIX, "", text)

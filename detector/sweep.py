@@ -45,6 +45,8 @@ MAX_SWEEP_FACTS = 400
 class _Key:
     fact: str
     owned_by: frozenset[str]
+    # The value ends at this string (archinstall's `Hardware model detected: X; UEFI mode: True`).
+    cut: str | None = None
 
 
 def _canon(key: str) -> str:
@@ -63,7 +65,7 @@ def _rows() -> tuple[dict, ...]:
 def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
     table: dict[str, _Key] = {}
     for row in _rows():
-        k = _Key(row["fact"], frozenset(row.get("owned_by", ())))
+        k = _Key(row["fact"], frozenset(row.get("owned_by", ())), row.get("cut"))
         for name in row["keys"]:
             table[_canon(str(name))] = k
     # One alternation of every key, spelled with any of ` _.-` between its words.
@@ -221,6 +223,10 @@ def facts(text: str) -> list[Fact]:
         key = table.get(_canon(m.group("key")))
         if key is None:
             continue
+        if key.cut:
+            value = value.split(key.cut, 1)[0].strip()
+            if not value:
+                continue
         line += text.count("\n", last, m.start())
         last = m.start()
         out.append(Fact(key.fact, value, line + below, m.group(0)))
@@ -270,12 +276,17 @@ def merge(parsed: list[Fact], swept: Iterable[Fact], spans: list[tuple[int, int,
     inside a section of a tool that owns the key. `spans`: (first line, last line, tool)."""
     taken = {f.line for f in parsed}
     owned = _owned_by()
+    table, pattern = _vocabulary()
     starts = [a for a, _, _ in spans]
     out: list[Fact] = []
     for f in swept:
         if f.line in taken:
             continue
-        tools = owned.get(f.key, frozenset())
+        # A `KEY: value` fact is owned by its key's tools (archinstall's `Hardware model
+        # detected:` belongs to no tool, `Host:` to fetch and inxi); other facts by their fact's.
+        m = pattern.match(f.text) if spans else None
+        key = table.get(_canon(m.group("key"))) if m else None
+        tools = key.owned_by if key is not None else owned.get(f.key, frozenset())
         if tools and spans:
             # Sections come in line order and never overlap: the one holding the line, if any.
             i = bisect.bisect_right(starts, f.line) - 1
