@@ -230,9 +230,11 @@ def analyze(text: str) -> Verdict:
 
 
 def _analyze(text: str) -> Verdict:
-    from detector import rules, segment, shapes, sweep, verdict
+    from detector import layout, rules, segment, shapes, sweep, verdict
     from detector.parsers import Fact, registry, safe_parse
 
+    # Who logged each journald/syslog line: the prefix naming the unit goes in normalize().
+    units = [Fact("journal.unit", unit, line, unit) for line, unit, _ in layout.journal_units(text)]
     norm = segment.normalize(text)
     sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
     parsers = registry()
@@ -278,6 +280,9 @@ def _analyze(text: str) -> Verdict:
     swept += [f for f in rules.dmi_line_facts(norm, 1) + shapes.facts(norm) if f.line not in taken]
     for f in swept:
         source_of[len(facts)] = "paste"
+        facts.append(f)
+    for f in units:
+        source_of[len(facts)] = "journal"
         facts.append(f)
     hits = rules.match_facts(facts, source_of) + hits
     # A cut-off flags line proves nothing by what it lacks.

@@ -16,6 +16,7 @@ the line is kernel log even when `dmesg -t` or journald printed no `[ 0.000000]`
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 # `> text`, `>> text`, `> > text`: Markdown / e-mail quotes, at any indentation: a quote
@@ -47,6 +48,42 @@ _BRACKET_LEVEL_PREFIX = re.compile(
 # VBox.log: `00:00:01.524546 DMI Product Name: VirtualBox` (time since start, microseconds). Its
 # head describes the machine VirtualBox runs on, in `KEY: value` lines the sweep reads.
 _VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
+
+
+# The unit of a journald/syslog line (`<stamp> <host> google_guest_agent[662]: `), which
+# strip_prefixes removes with the rest of the prefix: journal_units() reads it first.
+# A quote in front, or another logger's prefix (a journal relayed through syslog), may come first.
+_ONE_UNIT = rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@/()-]{{1,120}}?(?:\[\d+\])?:[ \t]?"
+_UNIT_NAME = re.compile(
+    rf"(?m)^[ \t]*(?:>(?:[ \t]?>)*[ \t]?)?(?:{_ONE_UNIT}){{0,2}}"
+    rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+(?P<unit>[\w.@/()-]{{1,120}}?)(?:\[\d+\])?:[ \t]?"
+)
+MAX_UNITS = 200
+
+
+def journal_units(text: str) -> list[tuple[int, str, str]]:
+    """(line number, unit, the prefix) of each distinct unit that logged a line, first line
+    first: who logged a line says what runs on the machine (a cloud's guest agent, VMware
+    Tools), and the prefix that names it is stripped before anything else reads the paste."""
+    if ":" not in text:
+        return []
+    first = _UNIT_NAME.match(text)
+    matches = itertools.chain((first,) if first else (), _led(_UNIT_NAME).finditer(text))
+    out: list[tuple[int, str, str]] = []
+    seen: set[str] = set()
+    line, last = 1, 0
+    for m in matches:
+        unit = m.group("unit")
+        if unit in seen or unit == "kernel":
+            continue
+        seen.add(unit)
+        at = m.start() if m is first else m.start() + 1  # a led match starts at the newline
+        line += text.count("\n", last, at)
+        last = at
+        out.append((line, unit, m.group(0).strip()))
+        if len(out) >= MAX_UNITS:
+            break
+    return out
 
 
 @functools.cache
