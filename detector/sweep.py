@@ -199,6 +199,48 @@ def _value_below(text: str, m: re.Match[str]) -> str:
     return stripped
 
 
+# A distro kernel release with a cloud's flavour (`5.15.0-1022-aws`), wherever it stands: a bug
+# template's `Kernel: \`uname -r\` 5.15.0-1022-aws`, a path, a log line.
+_FLAVOURS = ("-aws", "-gcp", "-gke", "-azure", "-oracle", "-kvm")
+_CLOUD_KERNEL = re.compile(r"(?<![\w.])\d{1,2}\.\d{1,2}\.\d{1,3}-\d{1,5}-(?:aws|gcp|gke|azure|oracle|kvm)(?![\w-])")
+MAX_KERNEL_FACTS = 5
+
+
+def _cloud_kernels(text: str) -> list[Fact]:
+    if not any(f in text for f in _FLAVOURS):
+        return []
+    out: list[Fact] = []
+    for m in _CLOUD_KERNEL.finditer(text):
+        out.append(Fact("kernel.release", m.group(0), text.count("\n", 0, m.start()) + 1, m.group(0)))
+        if len(out) >= MAX_KERNEL_FACTS:
+            break
+    return out
+
+
+# A multi-line output stored as one JSON string (`"systeminfo": "\nHost Name: ...\nSystem
+# Manufacturer: Alienware\n..."`, a health check's `"Output": "{\n\t\"container\": ...`): its
+# `KEY: value` lines are read as well, at the line that holds the string.
+_ESCAPED_NL = "\\n"
+MIN_ESCAPED_LINES = 2
+MAX_ESCAPED_BLOCKS = 50
+_ESCAPES = {"\\n": "\n", "\\t": "\t", '\\"': '"', "\\r": "", "\\\\": "\\"}
+_ESCAPE = re.compile(r"\\[ntr\"\\]")
+
+
+def _escaped_blocks(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, decoded text) of lines that hold two or more escaped newlines."""
+    pos, blocks = text.find(_ESCAPED_NL), 0
+    while pos >= 0 and blocks < MAX_ESCAPED_BLOCKS:
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if line.count(_ESCAPED_NL) >= MIN_ESCAPED_LINES:
+            blocks += 1
+            yield text.count("\n", 0, start) + 1, _ESCAPE.sub(lambda m: _ESCAPES[m.group(0)], line[:200_000])
+        pos = text.find(_ESCAPED_NL, end)
+
+
 def _quick_reject(text: str) -> bool:
     return ":" not in text and "=" not in text and "|" not in text and "\t" not in text and "virt" not in text
 
@@ -232,6 +274,16 @@ def facts(text: str) -> list[Fact]:
         out.append(Fact(key.fact, value, line + below, m.group(0)))
         if len(out) >= MAX_SWEEP_FACTS:
             break
+    if _ESCAPED_NL in text:
+        for at, block in _escaped_blocks(text):
+            for m in pattern.finditer(block):
+                key = table.get(_canon(m.group("key")))
+                value = m.group("value").strip()
+                if key is not None and key.cut:
+                    value = value.split(key.cut, 1)[0].strip()
+                if key is not None and value and len(out) < MAX_SWEEP_FACTS:
+                    out.append(Fact(key.fact, value, at, m.group(0)))
+    out += _cloud_kernels(text)
     if "</" in text:
         out += _xml_facts(text)
     if '"virtualization"' in text or ("ohai" in text and "virtualization" in text):
