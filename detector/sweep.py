@@ -206,15 +206,25 @@ _CLOUD_KERNEL = re.compile(r"(?<![\w.])\d{1,2}\.\d{1,2}\.\d{1,3}-\d{1,5}-(?:aws|
 MAX_KERNEL_FACTS = 5
 
 
+MAX_FLAVOUR_LOOKS = 2000
+
+
 def _cloud_kernels(text: str) -> list[Fact]:
-    if not any(f in text for f in _FLAVOURS):
-        return []
-    out: list[Fact] = []
-    for m in _CLOUD_KERNEL.finditer(text):
-        out.append(Fact("kernel.release", m.group(0), text.count("\n", 0, m.start()) + 1, m.group(0)))
-        if len(out) >= MAX_KERNEL_FACTS:
-            break
-    return out
+    """Tried only where a flavour's suffix stands (str.find): a regex that starts with a digit
+    would be tried at every character of a 10 MB paste."""
+    found: dict[int, str] = {}
+    looks = 0
+    for suffix in _FLAVOURS:
+        i = text.find(suffix)
+        while i >= 0 and looks < MAX_FLAVOUR_LOOKS and len(found) < MAX_KERNEL_FACTS:
+            looks += 1
+            m = _CLOUD_KERNEL.search(text, max(0, i - 24), i + len(suffix) + 1)
+            if m is not None:
+                found.setdefault(m.start(), m.group(0))
+            i = text.find(suffix, i + 1)
+    return [
+        Fact("kernel.release", value, text.count("\n", 0, at) + 1, value) for at, value in sorted(found.items())
+    ]
 
 
 # A multi-line output stored as one JSON string (`"systeminfo": "\nHost Name: ...\nSystem
