@@ -79,7 +79,7 @@ def _vocabulary() -> tuple[dict[str, _Key], re.Pattern[str]]:
         # msinfo32 and other Windows exports separate key and value by a tab.
         # wmic's array values are braced: `BIOSVersion={"BOCHS  - 1"}`.
         # Report scripts pad keys with leaders: `Container ______ : docker`, `Virtualization .... : KVM`.
-        r"(?P<key>" + "|".join(alts) + r")[\"'`]?(?:[ \t]*(?:_{3,}|\.{3,})?[ \t]*(?:=>|:|=|\|)[ \t]*|\t+)(?:\{(?=[\"'`]))?[\"'`]?"
+        r"(?P<key>" + "|".join(alts) + r")[\"'`]?(?:[ \t]*(?:=>|:|=|\|)[ \t]*|[ \t]*(?:_{3,}|\.{3,})[ \t]*(?:=>|:|=|\|)[ \t]*|\t+)(?:\{(?=[\"'`]))?[\"'`]?"
         r"(?P<value>[^\"'`\n]{0,200}?)[\"'`]?\}?[ \t]*,?[ \t]*$"
     )
     return table, pattern

@@ -124,5 +124,13 @@ def test_work_grows_linearly():
 
 def test_pathological_lines_are_fast_enough_to_finish():
     # Would hang (not just be slow) with a catastrophic regex; pytest-timeout guards it.
-    for junk in ("\t" * 50_000 + "x", ":" * 50_000, "0:" * 30_000, "a@" * 30_000 + "$ x", " ::" * 20_000):
+    for junk in (
+        "\t" * 50_000 + "x",
+        ":" * 50_000,
+        "0:" * 30_000,
+        "a@" * 30_000 + "$ x",
+        " ::" * 20_000,
+        "Container" + "\t" * 50_000 + "x",  # a sweep key, then blanks and no separator
+        "`" + " " * 50_000 + "x",  # a backtick-quoted command that never comes
+    ):
         assert analyze(junk).verdict in ("inconclusive", "virtual", "bare-metal", "container")
