@@ -362,15 +362,15 @@ _BARE_CMD = (
     r"(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/[^\s;|&<>$#%]+(?:[ \t]+/[^\s;|&<>$#%]+)*"
     r"|(?:systemd-detect-virt|virt-what)(?:[ \t]+-[\w-]+)*)"
 )
-_BARE_CAT = re.compile(r"[ \t]*(?P<cmd>" + _BARE_CMD + r")[ \t]*(?=\n|$)")
-_BARE_CAT_LED = re.compile(r"\n(?=[ \t]*(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/|systemd-detect-virt|virt-what))")
+_BARE_COMMAND = re.compile(r"[ \t]*(?P<cmd>" + _BARE_CMD + r")[ \t]*(?=\n|$)")
+_BARE_COMMAND_LED = re.compile(r"\n(?=[ \t]*(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/|systemd-detect-virt|virt-what))")
 
 
-def _bare_cat_events(text: str) -> Iterator[tuple[int, str, str, int]]:
-    """(offset of the line, tool, command, offset of its output) for prompt-less `cat PATH` lines."""
-    starts = itertools.chain((0,) if _BARE_CAT.match(text) else (), (m.end() for m in _BARE_CAT_LED.finditer(text)))
+def _bare_command_events(text: str) -> Iterator[tuple[int, str, str, int]]:
+    """(offset of the line, tool, command, offset of its output) for prompt-less command lines."""
+    starts = itertools.chain((0,) if _BARE_COMMAND.match(text) else (), (m.end() for m in _BARE_COMMAND_LED.finditer(text)))
     for start in starts:
-        m = _BARE_CAT.match(text, start)
+        m = _BARE_COMMAND.match(text, start)
         if m is None:
             continue
         tool = _tool_for_command(m.group("cmd"))
@@ -560,7 +560,7 @@ def _events(text: str) -> Iterator[tuple[int, str, str | None, int]]:
     """
     prompts = _prompt_events(text)
     if "cat" in text or "virt" in text:
-        prompts = heapq.merge(prompts, _bare_cat_events(text))
+        prompts = heapq.merge(prompts, _bare_command_events(text))
     markers = iter(_marker_events(text))
     p, m = next(prompts, None), next(markers, None)
     while p is not None or m is not None:

@@ -34,9 +34,10 @@ _KEYS = {
 # as `Virtualization type` beside it comes from the same misreading, so both are dropped and
 # the section says `cpu.hypervisor_vendor_bogus` instead (shown, never counted).
 _BOGUS_VENDORS = ("(null)", "horizontal", "vertical")
-# Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
-# A clock of exactly 0.4-1.2 GHz: a power-saving P-state (no server's base clock is that low).
+# A clock of exactly 0.4-1.2 GHz: a power-saving P-state (hardly any host's base clock is that
+# low, and a guest shows its host's calibrated clock, rarely a round number).
 _IDLE_MHZ = re.compile(r"^(?:[4-9]00|1[0-2]00)\.0+$")
+# Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
 _AFTER_VIRT = ("l1d cache", "l1i cache", "l2 cache", "l3 cache", "numa node0 cpu(s)", "vulnerability ")
 
 

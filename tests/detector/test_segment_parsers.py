@@ -145,3 +145,13 @@ def test_squashed_console_lines_get_their_newlines_back_and_long_plain_lines_do_
     assert normalize(flags) == flags  # one key in a long line: nothing to split
     prose = "note: " + "word " * 60 + "\nsecond line\nthird line\nfourth\n"
     assert normalize(prose) == prose
+
+
+def test_prompt_less_commands_start_sections():
+    # `cat` of a system path that names a tool, and a virt tool alone on its line, with no prompt.
+    text = "cat /proc/device-tree/model\nStarFive VisionFive V2\n\nsystemd-detect-virt\nlxc\ncat notes.txt\nhello\n"
+    sections = segment.split(segment.normalize(text))
+    tools = [(s.tool, s.command) for s in sections]
+    assert ("devicetree", "cat /proc/device-tree/model") in tools
+    assert ("systemd_detect_virt", "systemd-detect-virt") in tools
+    assert not any(cmd == "cat notes.txt" for _, cmd in tools)  # prose may say `cat` too
