@@ -234,7 +234,7 @@ def _analyze(text: str) -> Verdict:
     from detector.parsers import Fact, registry, safe_parse
 
     # Who logged each journald/syslog line: the prefix naming the unit goes in normalize().
-    units = [Fact("journal.unit", unit, line, unit) for line, unit, _ in layout.journal_units(text)]
+    units = [Fact("journal.unit", unit, line, unit) for line, unit in layout.journal_units(text)]
     norm = segment.normalize(text)
     sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
     parsers = registry()
@@ -273,7 +273,7 @@ def _analyze(text: str) -> Verdict:
         if new_facts or sec.tool != "other":
             tools_seen.add(sec.tool)
     # The segment-free sweep: every line, whatever section it landed in (detector/sweep.py).
-    swept = sweep.merge(facts, sweep.facts(norm), owned_spans)
+    swept = sweep.merge(facts, sweep.owned_facts(norm), owned_spans)
     # The kernel's DMI summary line and the shapes that name themselves (detector/shapes.py)
     # belong to no tool's section: read them wherever they landed.
     taken = {f.line for f in facts}

@@ -32,7 +32,9 @@ _STAMP = (
 )
 # `<stamp> <host> kernel: ` -> `kernel: `; `<stamp> <host> <unit>[pid]: ` -> ``.
 _KERNEL_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+kernel:[ \t]?")
-_UNIT_PREFIX = re.compile(rf"(?m)^[ \t]*{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@/()-]{{1,120}}(?:\[\d+\])?:[ \t]?")
+# One `<stamp> <host> <unit>[pid]: ` prefix (journal_units() reads the unit in it).
+_ONE_UNIT = rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@/()-]{{1,120}}?(?:\[\d+\])?:[ \t]?"
+_UNIT_PREFIX = re.compile(rf"(?m)^[ \t]*{_ONE_UNIT}")
 # docker-compose / `docker compose logs`: `dellomsa_1  | `, `web-1  | ` (the replica number
 # is what tells it from a table cell).
 _COMPOSE_PREFIX = re.compile(r"(?m)^[ \t]*[A-Za-z][\w.-]{0,62}[_-]\d{1,3}[ \t]+\|[ \t]?")
@@ -53,7 +55,6 @@ _VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
 # The unit of a journald/syslog line (`<stamp> <host> google_guest_agent[662]: `), which
 # strip_prefixes removes with the rest of the prefix: journal_units() reads it first.
 # A quote in front, or another logger's prefix (a journal relayed through syslog), may come first.
-_ONE_UNIT = rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+[\w.@/()-]{{1,120}}?(?:\[\d+\])?:[ \t]?"
 _UNIT_NAME = re.compile(
     rf"(?m)^[ \t]*(?:>(?:[ \t]?>)*[ \t]?)?(?:{_ONE_UNIT}){{0,2}}"
     rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+(?P<unit>[\w.@/()-]{{1,120}}?)(?:\[\d+\])?:[ \t]?"
@@ -61,15 +62,15 @@ _UNIT_NAME = re.compile(
 MAX_UNITS = 200
 
 
-def journal_units(text: str) -> list[tuple[int, str, str]]:
-    """(line number, unit, the prefix) of each distinct unit that logged a line, first line
+def journal_units(text: str) -> list[tuple[int, str]]:
+    """(line number, unit) of each distinct unit that logged a line, first line
     first: who logged a line says what runs on the machine (a cloud's guest agent, VMware
     Tools), and the prefix that names it is stripped before anything else reads the paste."""
     if ":" not in text:
         return []
     first = _UNIT_NAME.match(text)
     matches = itertools.chain((first,) if first else (), _led(_UNIT_NAME).finditer(text))
-    out: list[tuple[int, str, str]] = []
+    out: list[tuple[int, str]] = []
     seen: set[str] = set()
     line, last = 1, 0
     for m in matches:
@@ -80,7 +81,7 @@ def journal_units(text: str) -> list[tuple[int, str, str]]:
         at = m.start() if m is first else m.start() + 1  # a led match starts at the newline
         line += text.count("\n", last, at)
         last = at
-        out.append((line, unit, m.group(0).strip()))
+        out.append((line, unit))
         if len(out) >= MAX_UNITS:
             break
     return out

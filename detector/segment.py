@@ -363,7 +363,7 @@ _BARE_CMD = (
     r"|(?:systemd-detect-virt|virt-what)(?:[ \t]+-[\w-]+)*)"
 )
 _BARE_COMMAND = re.compile(r"[ \t]*(?P<cmd>" + _BARE_CMD + r")[ \t]*(?=\n|$)")
-_BARE_COMMAND_LED = re.compile(r"\n(?=[ \t]*(?:sudo[ \t]+)?(?:cat[ \t]+/(?:proc|sys|etc)/|systemd-detect-virt|virt-what))")
+_BARE_COMMAND_LED = re.compile(r"\n(?=[ \t]*" + _BARE_CMD + r")")
 
 
 def _bare_command_events(text: str) -> Iterator[tuple[int, str, str, int]]:

@@ -204,8 +204,6 @@ def _value_below(text: str, m: re.Match[str]) -> str:
 _FLAVOURS = ("-aws", "-gcp", "-gke", "-azure", "-oracle", "-kvm")
 _CLOUD_KERNEL = re.compile(r"(?<![\w.])\d{1,2}\.\d{1,2}\.\d{1,3}-\d{1,5}-(?:aws|gcp|gke|azure|oracle|kvm)(?![\w-])")
 MAX_KERNEL_FACTS = 5
-
-
 MAX_FLAVOUR_LOOKS = 2000
 
 
@@ -255,12 +253,29 @@ def _quick_reject(text: str) -> bool:
     return ":" not in text and "=" not in text and "|" not in text and "\t" not in text and "virt" not in text
 
 
+def _keyed(table: dict[str, _Key], m: re.Match[str], value: str) -> tuple[_Key, str] | None:
+    """The vocabulary key a `KEY: value` match names and its value (cut where the key says)."""
+    key = table.get(_canon(m.group("key")))
+    if key is None:
+        return None
+    if key.cut:
+        value = value.split(key.cut, 1)[0].strip()
+    return (key, value) if value else None
+
+
 def facts(text: str) -> list[Fact]:
     """Facts of every `KEY: value` line of the vocabulary, and virt tools' words, anywhere."""
+    return [f for f, _ in owned_facts(text)]
+
+
+def owned_facts(text: str) -> list[tuple[Fact, frozenset[str]]]:
+    """`facts(text)`, each with the tools that own it: a `KEY: value` fact its key's tools
+    (archinstall's `Hardware model detected:` belongs to no tool, `Host:` to fetch and inxi),
+    any other fact the tools of its fact key (see `merge`)."""
     if _quick_reject(text):
         return []
     table, pattern = _vocabulary()
-    out: list[Fact] = []
+    keyed: list[tuple[Fact, frozenset[str]]] = []
     line, last = 1, 0
     for m in pattern.finditer(text):
         value = m.group("value").strip()
@@ -272,27 +287,21 @@ def facts(text: str) -> list[Fact]:
             below = 1
             if not value:
                 continue
-        key = table.get(_canon(m.group("key")))
-        if key is None:
+        got = _keyed(table, m, value)
+        if got is None:
             continue
-        if key.cut:
-            value = value.split(key.cut, 1)[0].strip()
-            if not value:
-                continue
         line += text.count("\n", last, m.start())
         last = m.start()
-        out.append(Fact(key.fact, value, line + below, m.group(0)))
-        if len(out) >= MAX_SWEEP_FACTS:
+        keyed.append((Fact(got[0].fact, got[1], line + below, m.group(0)), got[0].owned_by))
+        if len(keyed) >= MAX_SWEEP_FACTS:
             break
     if _ESCAPED_NL in text:
         for at, block in _escaped_blocks(text):
             for m in pattern.finditer(block):
-                key = table.get(_canon(m.group("key")))
-                value = m.group("value").strip()
-                if key is not None and key.cut:
-                    value = value.split(key.cut, 1)[0].strip()
-                if key is not None and value and len(out) < MAX_SWEEP_FACTS:
-                    out.append(Fact(key.fact, value, at, m.group(0)))
+                got = _keyed(table, m, m.group("value").strip())
+                if got is not None and len(keyed) < MAX_SWEEP_FACTS:
+                    keyed.append((Fact(got[0].fact, got[1], at, m.group(0)), got[0].owned_by))
+    out: list[Fact] = []
     out += _cloud_kernels(text)
     if "</" in text:
         out += _xml_facts(text)
@@ -300,6 +309,7 @@ def facts(text: str) -> list[Fact]:
         ohai = _ohai_facts(text)
         # Inside ohai's block `"system": "kvm"` is its field, not a `System:` maker line.
         lines = {f.line for f in ohai}
+        keyed = [(f, tools) for f, tools in keyed if f.line not in lines]
         out = [f for f in out if f.line not in lines] + ohai
     line, last = 1, 0
     for m in _virt_words(text):
@@ -308,7 +318,8 @@ def facts(text: str) -> list[Fact]:
         last = start
         key = "virt.detected" if m.group("tool") == "systemd-detect-virt" else "virt_what.output"
         out.append(Fact(key, m.group("word"), line, m.group("word")))
-    return out
+    owned = _owned_by()
+    return keyed + [(f, owned.get(f.key, frozenset())) for f in out]
 
 
 @functools.cache
@@ -333,22 +344,17 @@ def owning_tools() -> frozenset[str]:
     return frozenset(t for tools in _owned_by().values() for t in tools)
 
 
-def merge(parsed: list[Fact], swept: Iterable[Fact], spans: list[tuple[int, int, str]]) -> list[Fact]:
-    """The sweep's facts that add something: not on a line a parser already read, and not
-    inside a section of a tool that owns the key. `spans`: (first line, last line, tool)."""
+def merge(
+    parsed: list[Fact], swept: Iterable[tuple[Fact, frozenset[str]]], spans: list[tuple[int, int, str]]
+) -> list[Fact]:
+    """The sweep's facts (`owned_facts`) that add something: not on a line a parser already
+    read, and not inside a section of a tool that owns them. `spans`: (first line, last line, tool)."""
     taken = {f.line for f in parsed}
-    owned = _owned_by()
-    table, pattern = _vocabulary()
     starts = [a for a, _, _ in spans]
     out: list[Fact] = []
-    for f in swept:
+    for f, tools in swept:
         if f.line in taken:
             continue
-        # A `KEY: value` fact is owned by its key's tools (archinstall's `Hardware model
-        # detected:` belongs to no tool, `Host:` to fetch and inxi); other facts by their fact's.
-        m = pattern.match(f.text) if spans else None
-        key = table.get(_canon(m.group("key"))) if m else None
-        tools = key.owned_by if key is not None else owned.get(f.key, frozenset())
         if tools and spans:
             # Sections come in line order and never overlap: the one holding the line, if any.
             i = bisect.bisect_right(starts, f.line) - 1
