@@ -52,9 +52,11 @@ _ALIASES = {
 }
 # Lines longer than this are read in windows around each needle (see scan_lines).
 _LONG_LINE = 16_384
-_WINDOW_BEFORE, _WINDOW_AFTER = 512, 2048
+_WINDOW_BEFORE, _WINDOW_AFTER = 512, 1024
 # Cap on evidence candidates per signature: the verdict needs the first few, not 100 000.
 _MAX_HITS_PER_SIGNAL = 3
+# Distinct lines a scan remembers the matching signatures of (a bound on its memory).
+_SEEN_LINES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,14 +581,18 @@ def _check_line(
     counts: dict[int, int],
     live: set[int],
     hits: list[Hit],
+    matched: list[int] | None = None,
 ) -> bool:
-    """Try the candidate signatures (file order) on one line; record hits, retire those that
-    reached their cap from `live`. True when one retired (the caller's search then narrows)."""
+    """Try the candidate signatures (file order) on one line; record hits (and their indexes in
+    `matched`), retire those that reached their cap from `live`. True when one retired (the
+    caller's search then narrows)."""
     retired = False
     for i in candidates:
         sig = table.sigs[i]
         if not sig.pattern.search(line) or (sig.veto is not None and sig.veto.search(line)):
             continue
+        if matched is not None:
+            matched.append(i)
         counts[i] += 1
         if sig.vendor == MATCHED_VENDOR:
             sig = _vendor_from_match(sig, line)
@@ -626,7 +632,9 @@ def _needle_scan(
     def needles() -> re.Pattern[str]:  # only for long lines: most pastes never compile it
         return literals.finder(frozenset(n for i in live for n in table.sigs[i].needs))
 
-    by_tails = tails()
+    by_tails, by_needles = tails(), None
+    # line -> the signatures that matched it (a line read once is not tried again)
+    seen: dict[str, tuple[int, ...]] = {}
     pos, lineno = 0, start  # pos: start of the first line not looked at yet (line `lineno`)
     while (m := by_tails.search(low, pos)) is not None:
         wakes, find_all = table.tail_wakes, by_tails.findall
@@ -634,7 +642,7 @@ def _needle_scan(
         if line_end - line_start > _LONG_LINE:
             # Every needle from pos on is on this line or a later one (its tail is): find the
             # first as the needles' search does.
-            by_needles = needles()
+            by_needles = by_needles or needles()
             m = by_needles.search(low, pos)
             if m is None:
                 break
@@ -647,17 +655,28 @@ def _needle_scan(
             # around each needle, so no regex runs over the whole line once per signature.
             line_start = max(line_start, m.start() - _WINDOW_BEFORE)
             window_end = min(line_end, m.end() + _WINDOW_AFTER)
-        low_line = low[line_start:window_end]
-        # Which signatures can match: those woken by the strings a search reports on this line
-        # (one it skips is inside or overlaps one it reports, which wakes it too).
-        woken: set[int] = set()
-        for n in find_all(low_line):
-            woken.update(wakes[n])
         line = text[line_start:window_end]
-        if _check_line(table, sorted(woken & live), line, lineno, source, counts, live, hits):
+        known = seen.get(line) if window_end == line_end else None
+        if known is not None:
+            # The same line again (a cpuinfo record per core, a repeated dump): only the
+            # signatures that matched it last time can match it now.
+            candidates = [i for i in known if i in live]
+        else:
+            # Which signatures can match: those woken by the strings a search reports on this
+            # line (one it skips is inside or overlaps one it reports, which wakes it too).
+            woken: set[int] = set()
+            for n in find_all(low[line_start:window_end]):
+                woken.update(wakes[n])
+            candidates = sorted(woken & live)
+        matched: list[int] = []
+        retired = _check_line(table, candidates, line, lineno, source, counts, live, hits, matched)
+        if known is None and window_end == line_end and len(seen) < _SEEN_LINES:
+            # Live signatures only retire, so those that failed on this line stay failed.
+            seen[line] = tuple(matched)
+        if retired:
             if not live:
                 break
-            by_tails = tails()
+            by_tails, by_needles = tails(), None
         if window_end < line_end:
             pos = window_end  # the rest of the same long line
             continue

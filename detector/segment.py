@@ -293,9 +293,14 @@ def unflatten(text: str) -> str:
     return _FLAT_SPLIT.sub("\n", text)
 
 
+_COMMAND_READ = 2000  # characters of a command line read for its tool and its parts
+
+
 @functools.lru_cache(maxsize=1024)
 def _tool_for_command(cmd: str) -> str:
-    low = cmd.lower()
+    # A tool is named near the start of its command line; a "command" of megabytes (a paste
+    # flattened after a prompt) is not lower-cased whole.
+    low = cmd[:_COMMAND_READ].lower()
     for needle, tool in _COMMAND_TOOLS:
         if needle in low:
             return tool
@@ -656,7 +661,7 @@ def expand_compound(sec: Section) -> list[Section]:
     Otherwise the section is returned as it is: its first command names its tool, and the
     segment-free sweep (detector.sweep) still reads every line of it.
     """
-    if not sec.command or len(sec.text) > 4000:
+    if not sec.command or len(sec.text) > 4000 or len(sec.command) > _COMMAND_READ:
         return [sec]
     subs = subcommands(sec.command)
     if len(subs) < 2 or not all(_ONE_LINE.match(s) for s in subs):

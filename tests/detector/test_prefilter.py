@@ -164,6 +164,18 @@ def test_prefiltered_scan_equals_the_per_line_scan(tool, seed):
     assert want, "the generated text must contain matching lines"
 
 
+@pytest.mark.parametrize("tool", ["*", "dmesg", "lspci"])
+def test_repeated_lines_are_read_as_the_per_line_scan_reads_them(tool):
+    # A line seen again is tried only against the signatures that matched it before: every
+    # line here comes back several times, between others that retire signatures at their cap.
+    rng = random.Random(11)
+    lines = generated_text(tool, 3, size=120).split("\n")
+    text = "\n".join(rng.choice(lines) for _ in range(6 * len(lines)))
+    want = reference_scan(tool, text, 1, "src", None)
+    assert len(want) > 20
+    assert _key(rules.scan_lines(tool, text, 1, "src", None)) == _key(want)
+
+
 def test_every_signature_is_found_on_its_own_examples():
     # One example per section, so the per-signature cap never hides a miss.
     rng = random.Random(5)
