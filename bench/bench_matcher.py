@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_matcher.py [--posts 10000] [--no-heldout]
 
 - HELD-OUT (never trained or tuned on): knowledge/data/test/judge.jsonl, judge2.jsonl, judge3.jsonl, judge4.jsonl, judge5.jsonl, judge6.jsonl and judge7.jsonl (seven other writers)
-  and knowledge/data/test/real-b.jsonl (real forum posts, another collector): precision,
+  and knowledge/data/test/real-b.jsonl and real-c.jsonl (real posts, two other collectors): precision,
   recall, look-alikes answered, non-English vs English, entry choice;
 - DEVELOPMENT: ../shared/eval/*.jsonl when present;
 - posts/s through the `farmhand classify` code path on one core after start-up: CPU time
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bot.commands.classify import classify  # noqa: E402
 from knowledge import default_kb  # noqa: E402
 
-HELDOUT = [ROOT / "knowledge" / "data" / "test" / name for name in ("judge.jsonl", "judge2.jsonl", "judge3.jsonl", "judge4.jsonl", "judge5.jsonl", "judge6.jsonl", "judge7.jsonl", "real-b.jsonl")]
+HELDOUT = [ROOT / "knowledge" / "data" / "test" / name for name in ("judge.jsonl", "judge2.jsonl", "judge3.jsonl", "judge4.jsonl", "judge5.jsonl", "judge6.jsonl", "judge7.jsonl", "real-b.jsonl", "real-c.jsonl")]
 DEV = sorted((ROOT.parent / "shared" / "eval").glob("*.jsonl"))
 TRAIN = sorted((ROOT / "knowledge" / "data" / "posts").glob("*.jsonl"))
 

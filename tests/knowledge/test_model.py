@@ -169,3 +169,7 @@ def test_heldout_floor(kb):
     real = _read(TEST / "real-b.jsonl")
     answered = sum(kb.match(p["text"]).on_topic for p in real)
     assert answered <= 5
+    # real-c (159 real look-alikes, a third collector): v11 answered 4 when it arrived
+    real_c = _read(TEST / "real-c.jsonl")
+    assert len(real_c) == 159 and not any(p["label"] == "vm_farming" for p in real_c)
+    assert sum(kb.match(p["text"]).on_topic for p in real_c) <= 5
