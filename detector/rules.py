@@ -534,6 +534,7 @@ def _anchored_scan(
     small = len(text) <= _SMALL_TEXT and text.count("\n") < _SMALL_LINES
     scan = None if small else _combined(key, frozenset(live_set), lookalikes)
     order = sorted(live_set)
+    seen: dict[str, tuple[int, ...]] = {}  # line -> the signatures that matched it
     pos, lineno, counted = 0, start, 0
     while live_set:
         # pos is 0 or just after a newline: the next line at or after pos that a signature may
@@ -551,18 +552,26 @@ def _anchored_scan(
         lineno += text.count("\n", counted, line_start)
         counted = line_start
         line = text[line_start:line_end]
-        heads: dict[str, str] = {}  # skipped characters -> the folded start of the rest of the line
-        candidates = []
-        for i in order:
-            lead, found = starts[i]
-            if found is not None:
-                rest = heads.get(lead)
-                if rest is None:
-                    rest = heads[lead] = literals.fold(line.lstrip(lead)[:32])  # the prefixes are shorter
-                if not rest.startswith(found):
-                    continue
-            candidates.append(i)
-        if _check_line(table, candidates, line, lineno, source, counts, live_set, hits) and live_set:
+        known = seen.get(line)
+        if known is not None:  # the same line again: only what matched it can match it
+            candidates = [i for i in known if i in live_set]
+        else:
+            heads: dict[str, str] = {}  # skipped characters -> the folded start of the rest of the line
+            candidates = []
+            for i in order:
+                lead, found = starts[i]
+                if found is not None:
+                    rest = heads.get(lead)
+                    if rest is None:
+                        rest = heads[lead] = literals.fold(line.lstrip(lead)[:32])  # the prefixes are shorter
+                    if not rest.startswith(found):
+                        continue
+                candidates.append(i)
+        matched: list[int] = []
+        retired = _check_line(table, candidates, line, lineno, source, counts, live_set, hits, matched)
+        if known is None and len(seen) < _SEEN_LINES and len(line) <= _LONG_LINE:
+            seen[line] = tuple(matched)
+        if retired and live_set:
             if scan is not None:
                 scan = _combined(key, frozenset(live_set), lookalikes)
             order = sorted(live_set)
