@@ -134,13 +134,17 @@ def _fwupd_facts(text: str) -> list[Fact]:
     return [Fact("system.dmi_line", m.group("name"), text.count("\n", 0, m.start("name")) + 1, m.group("name"))]
 
 
-# `fwupdtool hwids`: the machine's own SMBIOS strings under "Computer Information", where a
-# bare `Manufacturer:` is the system's.
-_HWIDS = re.compile(r"(?m)^[ \t]*Computer Information[ \t]*\n[ \t]*-{5,}[ \t]*\n")
-_HWIDS_FIELD = re.compile(r"(?m)^[ \t]*(?P<k>Manufacturer|ProductName|Family|BaseboardManufacturer)[ \t]*:[ \t]*(?P<v>[^\n]{1,120})$")
+# `fwupdtool hwids` (a dashed rule under the heading) and Steam's system information
+# (`Computer Information:`, then `Manufacturer:`, `Model:`, `Form Factor:`): the machine's own
+# SMBIOS strings, where a bare `Manufacturer:` is the system's, not a GPU's or a DIMM's.
+_HWIDS = re.compile(r"(?m)^[ \t]*Computer Information(?:[ \t]*\n[ \t]*-{5,}|:)[ \t]*\n")
+_HWIDS_FIELD = re.compile(
+    r"(?m)^[ \t]*(?P<k>Manufacturer|ProductName|Model|Family|BaseboardManufacturer)[ \t]*:[ \t]*(?P<v>[^\n]{1,120})$"
+)
 _HWIDS_KEYS = {
     "Manufacturer": "system.manufacturer",
     "ProductName": "system.product",
+    "Model": "system.product",
     "Family": "system.family",
     "BaseboardManufacturer": "board.manufacturer",
 }
