@@ -741,5 +741,12 @@ def dmi_line_facts(text: str, start: int) -> list[Fact]:
         m = _DMI_LINE.search(text[line_start : line_end if line_end >= 0 else len(text)])
         if m and m.group(1).strip():
             line = start + text.count("\n", 0, line_start)
-            return [Fact("system.dmi_line", m.group(1).strip(), line, m.group(0))]
+            value = m.group(1).strip()
+            out = [Fact("system.dmi_line", value, line, m.group(0))]
+            # The kernel's form is `<maker> <product>/<board>, BIOS <version> <date>`: the
+            # machine's name alone, without the firmware's, is what the name rows read.
+            name, sep, _ = value.partition(", BIOS ")
+            if sep and name.strip():
+                out.append(Fact("system.dmi_name", name.strip(), line, m.group(0)))
+            return out
     return []

@@ -47,6 +47,7 @@ def _header_lines(text: str) -> Iterator[tuple[int, int]]:
             found += 1
             yield start, end
 _CELL_SPLIT = re.compile(r"\S+(?: \S+)*")
+_UNDERLINE = re.compile(r"[ \t]*-+(?: +-+)+[ \t]*(?=\n|$)")
 
 
 def _table_facts(text: str) -> list[Fact]:
@@ -54,8 +55,14 @@ def _table_facts(text: str) -> list[Fact]:
     for h_start, h_end in _header_lines(text):
         header = text[h_start:h_end]
         piped = "|" in header
+        under = _UNDERLINE.match(text, h_end + 1)
         if piped:
             names = [c.strip().lower() for c in header.strip().strip("|").split("|")]
+        elif under is not None:
+            # PowerShell's Format-Table underlines each column with dashes, one blank apart:
+            # the dash runs, not the blanks of the header, give the columns.
+            starts = [d.start() for d in re.finditer(r"-+", under.group(0))]
+            names = [header[a:b].strip().lower() for a, b in zip(starts, [*starts[1:], len(header)], strict=True)]
         else:
             # Columns are two or more blanks apart; a single blank stays inside a cell.
             starts = [c.start() for c in _CELL_SPLIT.finditer(header)]
