@@ -233,8 +233,10 @@ def _analyze(text: str) -> Verdict:
     from detector import layout, rules, segment, shapes, sweep, verdict
     from detector.parsers import Fact, registry, safe_parse
 
-    # Who logged each journald/syslog line: the prefix naming the unit goes in normalize().
-    units = [Fact("journal.unit", unit, line, unit) for line, unit in layout.journal_units(text)]
+    # Who logged each journald/syslog line, and on which host: the prefix goes in normalize().
+    unit_lines, host_lines = layout.journal_units(text)
+    units = [Fact("journal.unit", unit, line, unit) for line, unit in unit_lines]
+    units += [Fact("journal.host", host, line, host) for line, host in host_lines]
     norm = segment.normalize(text)
     sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
     parsers = registry()
@@ -309,9 +311,11 @@ def _analyze(text: str) -> Verdict:
         tools_seen.add("systemd_detect_virt")
 
     context = {"host_capability": any(h.sig.points_to == "host-capability" for h in hits)}
-    from detector.redact import host_names
+    from detector.redact import NOT_HOSTS, host_names
 
-    v = verdict.decide(hits, context, host_names(norm))
+    # the journald prefixes' host names went with the prefixes: mask them as well
+    journal_hosts = tuple(h for _, h in host_lines if len(h) >= 3 and h.lower() not in NOT_HOSTS)
+    v = verdict.decide(hits, context, tuple(dict.fromkeys(host_names(norm) + journal_hosts)))
 
     zos = _zos_flags(v.verdict, v.confidence, hits, fact_keys)
     if windows_only and "virt_what.output" not in fact_keys:

@@ -57,34 +57,44 @@ _VBOX_LOG_PREFIX = re.compile(r"(?m)^[ \t]*\d{1,3}:\d\d:\d\d\.\d{6}[ \t]+")
 # A quote in front, or another logger's prefix (a journal relayed through syslog), may come first.
 _UNIT_NAME = re.compile(
     rf"(?m)^[ \t]*(?:>(?:[ \t]?>)*[ \t]?)?(?:{_ONE_UNIT}){{0,2}}"
-    rf"{_STAMP}[ \t]+[\w.-]{{1,253}}[ \t]+(?P<unit>[\w.@/()-]{{1,120}}?)(?:\[\d+\])?:[ \t]?"
+    rf"{_STAMP}[ \t]+(?P<host>[\w.-]{{1,253}})[ \t]+(?P<unit>[\w.@/()-]{{1,120}}?)(?:\[\d+\])?:[ \t]?"
 )
 MAX_UNITS = 200
+MAX_HOSTS = 8  # a paste is one machine's, or a few machines' logs
 
 
-def journal_units(text: str) -> list[tuple[int, str]]:
-    """(line number, unit) of each distinct unit that logged a line, first line
-    first: who logged a line says what runs on the machine (a cloud's guest agent, VMware
-    Tools), and the prefix that names it is stripped before anything else reads the paste."""
+def journal_units(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(line number, unit) of each distinct unit that logged a line, and (line number, host)
+    of each distinct host name in the prefixes, first line first: who logged a line says
+    what runs on the machine (a cloud's guest agent, VMware Tools), the host name a cloud
+    gave it says where, and the prefix is stripped before anything else reads the paste."""
     if ":" not in text:
-        return []
+        return [], []
     first = _UNIT_NAME.match(text)
     matches = itertools.chain((first,) if first else (), _led(_UNIT_NAME).finditer(text))
-    out: list[tuple[int, str]] = []
+    units: list[tuple[int, str]] = []
+    hosts: list[tuple[int, str]] = []
     seen: set[str] = set()
+    seen_hosts: set[str] = set()
     line, last = 1, 0
     for m in matches:
-        unit = m.group("unit")
-        if unit in seen or unit == "kernel":
+        unit, host = m.group("unit"), m.group("host")
+        new_unit = unit not in seen and unit != "kernel"
+        new_host = host not in seen_hosts and len(hosts) < MAX_HOSTS
+        if not (new_unit or new_host):
             continue
-        seen.add(unit)
         at = m.start() if m is first else m.start() + 1  # a led match starts at the newline
         line += text.count("\n", last, at)
         last = at
-        out.append((line, unit))
-        if len(out) >= MAX_UNITS:
-            break
-    return out
+        if new_host:
+            seen_hosts.add(host)
+            hosts.append((line, host))
+        if new_unit:
+            seen.add(unit)
+            units.append((line, unit))
+            if len(units) >= MAX_UNITS:
+                break
+    return units, hosts
 
 
 @functools.cache

@@ -102,7 +102,7 @@ _HOST_SOURCES = re.compile(
     r"([A-Za-z0-9][\w.-]{2,63})(?=[ \t])"
     r"|\b(?:multipass[ \t]+(?:shell|exec)|kcli[ \t]+ssh|limactl[ \t]+shell)[ \t]+([A-Za-z0-9][\w.-]{2,63})(?=[ \t]|$)"
 )
-_NOT_HOSTS = frozenset(("localhost", "root", "host", "n/a", "none"))
+NOT_HOSTS = frozenset(("localhost", "root", "host", "n/a", "none"))
 
 
 def host_names(text: str, limit: int = 20, head: int = 200_000) -> tuple[str, ...]:
@@ -110,7 +110,7 @@ def host_names(text: str, limit: int = 20, head: int = 200_000) -> tuple[str, ..
     found: dict[str, None] = {}
     for m in _HOST_SOURCES.finditer(text, 0, min(len(text), head)):
         name = next((g for g in m.groups() if g), "")
-        if len(name) >= 3 and name.lower() not in _NOT_HOSTS:
+        if len(name) >= 3 and name.lower() not in NOT_HOSTS:
             found[name] = None
             if len(found) >= limit:
                 break
