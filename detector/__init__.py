@@ -237,6 +237,8 @@ def _analyze(text: str) -> Verdict:
     unit_lines, host_lines = layout.journal_units(text)
     units = [Fact("journal.unit", unit, line, unit) for line, unit in unit_lines]
     units += [Fact("journal.host", host, line, host) for line, host in host_lines]
+    if (service := layout.compose_service(text)) is not None:
+        units.append(Fact("compose.service", service[1], service[0], service[1]))
     norm = segment.normalize(text)
     sections = segment.iter_split(norm)  # lazily: a paste of a million prompts is a million sections
     parsers = registry()

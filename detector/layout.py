@@ -111,6 +111,29 @@ def _sub(pattern: re.Pattern[str], repl: str, text: str) -> str:
     return pattern.sub(repl, text)
 
 
+# (behind a quote or a logger's prefix too, which strip_prefixes removes first)
+_COMPOSE_SERVICE = re.compile(
+    rf"(?m)^[ \t]*(?:>(?:[ \t]?>)*[ \t]?)?(?:{_ONE_UNIT}){{0,2}}(?P<service>[A-Za-z][\w.-]{{0,62}}[_-]\d{{1,3}})[ \t]+\|"
+)
+
+
+def compose_service(text: str) -> tuple[int, str] | None:
+    """(line number, name) of the first docker-compose service whose prefix (`web-1  | `) starts
+    two or more lines: the lines behind it are a container's output, and strip_prefixes
+    removes the prefix before anything else reads the paste."""
+    if "|" not in text:
+        return None
+    first: dict[str, int] = {}
+    for n, m in enumerate(_COMPOSE_SERVICE.finditer(text)):
+        if n >= 200:
+            break
+        name = m.group("service")
+        if name in first:
+            return text.count("\n", 0, first[name]) + 1, name
+        first[name] = m.start()
+    return None
+
+
 def strip_prefixes(text: str) -> str:
     """Remove quote, journald/syslog and docker-compose line prefixes (line count unchanged)."""
     if ">" in text:

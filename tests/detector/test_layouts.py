@@ -104,3 +104,24 @@ def test_a_run_of_the_same_prompt_is_one_prompt_and_line_numbers_stay():
     assert any(e.line == 12 and e.text.strip() == "kvm" for e in v.evidence)
     # a command typed twice keeps both prompts
     assert [s.command for s in segment.split("$ virt-what\n$ virt-what\nkvm\n")] == ["virt-what", "virt-what"]
+
+
+def test_a_compose_service_counts_once_it_prefixes_two_lines():
+    from detector.layout import compose_service
+
+    assert compose_service("a\nweb-1  | one\nweb-1  | two\n") == (2, "web-1")
+    # one cell of a table is no service's log
+    assert compose_service("| name | count |\nweb-1  | 3\ndb-1  | 4\n") is None
+    assert compose_service("no bars here\n") is None
+
+
+def test_journal_host_names_are_read_and_masked_in_the_evidence():
+    from detector.layout import journal_units
+
+    text = "Mar 02 08:01:30 ip-10-0-12-34.ec2.internal systemd[1]: Started x.\nMar 02 08:01:31 ip-10-0-12-34.ec2.internal app[9]: y\n"
+    units, hosts = journal_units(text)
+    assert units == [(1, "systemd"), (2, "app")]
+    assert hosts == [(1, "ip-10-0-12-34.ec2.internal")]
+    v = analyze(text)
+    assert v.provider == "aws"
+    assert all("ip-10-0-12-34" not in e.text for e in v.evidence)
