@@ -42,6 +42,7 @@ GUEST_CONCLUSIVE = 0.9
 PHYSICAL_CONCLUSIVE = 0.85
 GUEST_MIN = 0.6
 PHYSICAL_MIN = 0.5
+CONTAINER_HINT = 0.5
 
 # Several weak physical hints together (none >= PHYSICAL_MIN alone), and nothing at all
 # pointing to a guest or a container: bare metal, with at most this confidence.
@@ -181,6 +182,10 @@ def decide(hits: list[Hit], context: dict[str, bool], hosts: tuple[str, ...] = (
         kind = "virtual"
     elif b >= PHYSICAL_MIN:
         kind = "bare-metal"
+    elif c >= CONTAINER_HINT and c > v:
+        # A weak sign of a container (a compose service's log prefix) decides only when no
+        # hardware speaks: a privileged container prints its host's own DMI.
+        kind = "container"
     elif (
         v == 0
         and c == 0
