@@ -201,8 +201,11 @@ def _value_below(text: str, m: re.Match[str]) -> str:
 
 # A distro kernel release with a cloud's flavour (`5.15.0-1022-aws`), wherever it stands: a bug
 # template's `Kernel: \`uname -r\` 5.15.0-1022-aws`, a path, a log line.
-_FLAVOURS = ("-aws", "-gcp", "-gke", "-azure", "-oracle", "-kvm")
-_CLOUD_KERNEL = re.compile(r"(?<![\w.])\d{1,2}\.\d{1,2}\.\d{1,3}-\d{1,5}-(?:aws|gcp|gke|azure|oracle|kvm)(?![\w-])")
+# (Debian's cloud flavour `6.1.0-13-cloud-amd64` is built for VMs and lacks most hardware drivers.)
+_FLAVOURS = ("-aws", "-gcp", "-gke", "-azure", "-oracle", "-kvm", "-cloud-amd64", "-cloud-arm64")
+_CLOUD_KERNEL = re.compile(
+    r"(?<![\w.])\d{1,2}\.\d{1,2}\.\d{1,3}-\d{1,5}-(?:aws|gcp|gke|azure|oracle|kvm|cloud-amd64|cloud-arm64)(?![\w-])"
+)
 MAX_KERNEL_FACTS = 5
 MAX_FLAVOUR_LOOKS = 2000
 
