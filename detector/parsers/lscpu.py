@@ -6,8 +6,9 @@ Returns `cpu.arch`, `cpu.vendor_id`, `cpu.model`, `cpu.hypervisor_vendor`,
 Two facts of the whole section: `cpu.freq_range` (`CPU max MHz` and `CPU min MHz` both
 printed: a cpufreq driver drives the CPU's clock, which hypervisors do not give their guests;
 older lscpu, which prints only `CPU MHz`, shows it as a clock parked at a low P-state, 800.000)
-and `cpu.vt_no_hypervisor` (VT-x/AMD-V shown, no `Hypervisor vendor` line anywhere in the
-section, and lines after it: a guest with nested virtualization prints both).
+`cpu.vt_no_hypervisor` (VT-x/AMD-V shown, no `Hypervisor vendor` line anywhere in the
+section, and lines after it: a guest with nested virtualization prints both) and
+`cpu.topology` (`8 sockets x 1 cores`, x86 only).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ _BOGUS_VENDORS = ("(null)", "horizontal", "vertical")
 # A clock of exactly 0.4-1.2 GHz: a power-saving P-state (hardly any host's base clock is that
 # low, and a guest shows its host's calibrated clock, rarely a round number).
 _IDLE_MHZ = re.compile(r"^(?:[4-9]00|1[0-2]00)\.0+$")
+# `cpu.topology` (x86 only): sockets and cores per socket. A hypervisor's default topology gives
+# each vCPU its own socket (`Core(s) per socket: 1`, `Socket(s): 8`); real x86 sockets have held
+# several cores since 2005 (ARM and other lscpu builds print clusters as sockets).
+_X86 = ("x86_64", "i686", "i386", "GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls")
 # Keys lscpu prints after `Virtualization:` (and after `Hypervisor vendor:`, when there is one).
 _AFTER_VIRT = ("l1d cache", "l1i cache", "l2 cache", "l3 cache", "numa node0 cpu(s)", "vulnerability ")
 
@@ -49,6 +54,8 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
     mhz: dict[str, int] = {}
     virt_line = -1
     after_virt = False
+    topo: dict[str, tuple[int, int]] = {}  # key -> (line index, number)
+    x86 = False
     for i, raw in enumerate(lines):
         key, sep, value = raw.partition(":")
         if not sep:
@@ -63,6 +70,10 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
             mhz.setdefault("cpu min mhz", i)
         if virt_line >= 0 and k.startswith(_AFTER_VIRT):
             after_virt = True
+        if k in ("core(s) per socket", "socket(s)") and value.strip().isdigit():
+            topo.setdefault(k, (i, int(value.strip())))
+        elif k in ("architecture", "vendor id") and value.strip() in _X86:
+            x86 = True
         fact_key = _KEYS.get(k)
         value = value.strip()
         if fact_key is None or not value or fact_key in seen:
@@ -82,6 +93,10 @@ def parse(text: str, start: int = 1, command: str | None = None) -> Parsed:
         facts.append(Fact("cpu.freq_range", "cpufreq", start + i, lines[i]))
     if virt_line >= 0 and after_virt and "cpu.hypervisor_vendor" not in seen:
         facts.append(Fact("cpu.vt_no_hypervisor", "yes", start + virt_line, lines[virt_line]))
+    if topo.keys() >= {"core(s) per socket", "socket(s)"} and x86:
+        i, cores = topo["core(s) per socket"]
+        _, sockets = topo["socket(s)"]
+        facts.append(Fact("cpu.topology", f"{sockets} sockets x {cores} cores", start + i, lines[i]))
     return Parsed(tuple(facts))
 
 

@@ -155,3 +155,12 @@ def test_prompt_less_commands_start_sections():
     assert ("devicetree", "cat /proc/device-tree/model") in tools
     assert ("systemd_detect_virt", "systemd-detect-virt") in tools
     assert not any(cmd == "cat notes.txt" for _, cmd in tools)  # prose may say `cat` too
+
+
+def test_lscpu_topology_is_read_on_x86_only():
+    from detector.parsers import lscpu
+
+    x86 = "Architecture: x86_64\nCore(s) per socket: 1\nSocket(s): 4\n"
+    arm = "Architecture: aarch64\nCore(s) per socket: 1\nSocket(s): 4\n"
+    assert [f.value for f in lscpu.parse(x86).facts if f.key == "cpu.topology"] == ["4 sockets x 1 cores"]
+    assert [f for f in lscpu.parse(arm).facts if f.key == "cpu.topology"] == []
