@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parents[1] / "fixtures" / "real-pastes"
 # (right, bare-metal <-> virtual errors at most, exactly the truth) today: development figures
 # (every set has been read), so a change that loses ground fails.
 FLOORS = {
-    "tune": (83, 0, 80),
+    "tune": (84, 0, 81),
     "holdout": (78, 2, 59),
     "holdout2": (74, 0, 61),
     "holdout3": (114, 0, 84),
@@ -32,11 +32,11 @@ FLOORS = {
     # holdout7 (204 pastes, three collectors) was measured once, blind, at its arrival:
     # 123/203 read (one NUL-separated environ file was refused as binary), exact 120,
     # 5 bare-metal <-> virtual errors; then its errors were read: development data since.
-    "holdout7": (147, 0, 144),
+    "holdout7": (149, 0, 146),
     # holdout8 (116 pastes, two collectors, pastes as posted in threads about other bugs) was
     # measured once, blind, at the end of the fifth pass (45/116, 1 bare-metal <-> virtual
     # error); then its misses were read: development data since.
-    "holdout8": (64, 0, 64),
+    "holdout8": (70, 0, 70),
     # holdout9 (317 pastes, two collectors, owners and sites a-l and m-z) was measured once,
     # blind, at its arrival (commit 6ee0a26: 219 right, exact 129, 3 errors). Then rules were
     # written after the first collector's half only (files 0xx-1xx, h9a); the second half (2xx-3xx,
@@ -48,7 +48,12 @@ FLOORS = {
     # 2xx-3xx, h10b) was measured once, blind, at its arrival (143/242 with the code of the
     # session before, 149/242 with the eighth pass's rules for holdout9); then h10a was read and
     # h10b measured once more, blind (89/130); both are development data since (h10b read after).
-    "holdout10": (197, 0, 149),
+    "holdout10": (204, 0, 156),
+    # holdout11 (197 pastes, two collectors, GitHub owners a-l: files 0xx-1xx, h11a; m-z:
+    # 2xx-3xx, h11b; the manifest rebuilt from the threads by separate labellers) was measured
+    # once, blind, at its arrival (122/197, 1 bare-metal <-> virtual error); then h11a was read
+    # and h11b measured once more, blind (57/97, unchanged); h11b read after: development since.
+    "holdout11": (139, 0, 110),
 }
 
 
