@@ -15,7 +15,12 @@ hostnamectl, inxi and neofetch each say about the same thing:
 - `virt.detected` (systemd-detect-virt / hostnamectl), `virt_what.output`, `cpuid.signature`
 - `container.env`, `cgroup.path`, `status.vxid`, `kernel.release`, `net.iface`,
   `disk.model`, `disk.vendor`, `net.driver`, `dmi.unavailable`, `file.path`,
-  `dt.model` (the device tree's own board name)
+  `dt.model` (the device tree's own board name), `cpu.topology` (lscpu on x86)
+
+Read outside any parser (detector/__init__.py, rules.py): `system.dmi_line` (the kernel's
+`DMI:`/`Hardware name:` line) and `system.dmi_name` (that line without its `, BIOS ...` tail),
+`journal.unit` and `journal.host` (a journald/syslog prefix's unit and host), `compose.service`
+(a docker compose service prefix on two or more lines).
 """
 
 from __future__ import annotations
